@@ -1,0 +1,119 @@
+package command
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+)
+
+// Kind is what a command does; it travels as the message subject.
+type Kind string
+
+// The command kinds.
+const (
+	KindUpsert Kind = "shipment.upsert"
+	KindPatch  Kind = "shipment.patch"
+	KindDelete Kind = "shipment.delete"
+)
+
+// SchemaVersion is the version of the message contract this code writes and reads.
+const SchemaVersion = "1"
+
+// ContentType of every command body.
+const ContentType = "application/json"
+
+// Application property names.
+const (
+	PropSchemaVersion  = "schemaVersion"
+	PropOperationID    = "operationId"
+	PropAcceptedAt     = "acceptedAt"
+	PropTraceparent    = "traceparent"
+	PropDiagnosticID   = "Diagnostic-Id"
+	PropIfMatch        = "ifMatch"
+	PropIdempotencyKey = "idempotencyKey"
+)
+
+// Command is one client request, accepted and on its way to the worker.
+type Command struct {
+	OperationID string
+	ShipmentID  string
+	Kind        Kind
+	Fields      *shipment.Fields // KindUpsert
+	Patch       *shipment.Patch  // KindPatch
+	// IfMatch is the version the client requires (0: any).
+	IfMatch int64
+	// IdempotencyKey is the hex SHA-256 of the client's Idempotency-Key, or "".
+	IdempotencyKey string
+	Traceparent    string
+	AcceptedAt     time.Time
+}
+
+// body returns the JSON payload of c.
+func (c Command) body() ([]byte, error) {
+	switch c.Kind {
+	case KindUpsert:
+		if c.Fields == nil {
+			return nil, fmt.Errorf("encode %s: no fields", c.Kind)
+		}
+		return json.Marshal(c.Fields)
+	case KindPatch:
+		if c.Patch == nil {
+			return nil, fmt.Errorf("encode %s: no patch", c.Kind)
+		}
+		return json.Marshal(c.Patch)
+	case KindDelete:
+		return []byte("{}"), nil
+	}
+	return nil, fmt.Errorf("encode: unknown kind %q", c.Kind)
+}
+
+// Digest identifies the request a command carries: kind, shipment, If-Match
+// and payload. Two requests with the same digest have the same effect; it is
+// what an Idempotency-Key is checked against.
+func (c Command) Digest() (string, error) {
+	b, err := c.body()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%d\n", c.Kind, c.ShipmentID, c.IfMatch)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Message encodes c as a bus message.
+func (c Command) Message() (bus.Message, error) {
+	b, err := c.body()
+	if err != nil {
+		return bus.Message{}, err
+	}
+	props := map[string]string{
+		PropSchemaVersion: SchemaVersion,
+		PropOperationID:   c.OperationID,
+		PropAcceptedAt:    c.AcceptedAt.UTC().Format(time.RFC3339Nano),
+	}
+	if c.Traceparent != "" {
+		props[PropTraceparent] = c.Traceparent
+		props[PropDiagnosticID] = c.Traceparent
+	}
+	if c.IfMatch != 0 {
+		props[PropIfMatch] = strconv.FormatInt(c.IfMatch, 10)
+	}
+	if c.IdempotencyKey != "" {
+		props[PropIdempotencyKey] = c.IdempotencyKey
+	}
+	return bus.Message{
+		ID:          c.OperationID,
+		SessionID:   c.ShipmentID,
+		Subject:     string(c.Kind),
+		ContentType: ContentType,
+		Properties:  props,
+		Body:        b,
+	}, nil
+}

@@ -1,0 +1,16 @@
+// Package command is the message contract between the command API and the
+// worker: the command kinds, the schema version, and how a command is encoded
+// to a bus message and decoded from one.
+//
+//	MessageID   = operation id (the bus drops duplicates by it)
+//	SessionID   = shipment id (commands on one shipment apply in order)
+//	Subject     = kind: shipment.upsert | shipment.patch | shipment.delete
+//	ContentType = application/json
+//	properties  = schemaVersion, operationId, acceptedAt, traceparent and
+//	              Diagnostic-Id (W3C trace context), ifMatch where given,
+//	              idempotencyKey (the key's SHA-256) where given
+//	Body        = the command payload as JSON
+//
+// Decode rejects what the worker cannot process with a *DecodeError whose
+// Reason becomes the dead-letter reason. It imports the domain and the bus port.
+package command

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+)
+
+// ErrConflict: a write raced another one (the shipment's version moved, or
+// the operation was recorded meanwhile). The whole transaction is rolled back;
+// retrying it is safe and will see the other write.
+var ErrConflict = errors.New("store: conflicting write")
+
+// WriteStore is the worker's database.
+type WriteStore interface {
+	// Update runs fn in one write transaction and commits it if fn returns
+	// nil; if fn or the commit fails nothing of it is kept and the error is
+	// returned. Update is safe for concurrent use; the adapter serialises or
+	// isolates transactions so that fn sees a consistent state. fn must not
+	// keep tx after it returns.
+	Update(ctx context.Context, fn func(ctx context.Context, tx WriteTx) error) error
+	// Shipments lists live (not cancelled) shipments with id > after in id
+	// order, at most limit; it is how a projection is checked against the write side.
+	Shipments(ctx context.Context, after string, limit int) ([]shipment.Shipment, error)
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+}
+
+// WriteTx is what a command may read and write inside one transaction.
+type WriteTx interface {
+	// Operation returns the recorded outcome of operation id, if any.
+	Operation(ctx context.Context, id string) (operation.Operation, bool, error)
+	// Shipment returns the shipment's current state, a cancelled one included
+	// (Deleted=true); false if the id was never used.
+	Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error)
+	// IdempotencyKey returns what a key digest was first used for, if it was.
+	IdempotencyKey(ctx context.Context, keyDigest string) (IdempotencyKey, bool, error)
+	// Record writes everything one command leaves behind and appends one
+	// entry to the change feed, within the transaction. With a Shipment, the
+	// stored version must be Shipment.Version-1 (0: no row), else ErrConflict.
+	// An operation already recorded is replaced only if it failed with
+	// DeadLettered (a resubmitted dead letter); otherwise ErrConflict.
+	Record(ctx context.Context, r Record) error
+}
+
+// IdempotencyKey remembers the first request sent with a key.
+type IdempotencyKey struct {
+	KeyDigest     string // SHA-256 of the client's Idempotency-Key, hex
+	RequestDigest string // SHA-256 of the request it came with, hex
+	OperationID   string
+}
+
+// Record is what processing one command leaves behind.
+type Record struct {
+	// Operation is the outcome (Succeeded or Failed).
+	Operation operation.Operation
+	// Shipment is the new state, when the command changed one; nil otherwise.
+	Shipment *shipment.Shipment
+	// Change says what happened to Shipment (created, replaced, patched, deleted).
+	Change shipment.ChangeType
+	// IdempotencyKey is remembered when the command carried a key not seen before.
+	IdempotencyKey *IdempotencyKey
+}
+
+// Change is one entry of the change feed: what one command left behind.
+type Change struct {
+	// Position orders the feed; it only grows, in commit order as a reader sees it.
+	Position    int64
+	Operation   operation.Operation
+	Shipment    *shipment.Shipment // nil when the shipment did not change
+	Change      shipment.ChangeType
+	CommittedAt time.Time // the write transaction's clock
+}
+
+// Feed reads the write store's change feed.
+type Feed interface {
+	// ReadChanges returns up to limit entries with Position > after, in
+	// Position order. It never returns an entry while one with a lower position
+	// may still commit: a reader that advances past what it was given can never
+	// skip an entry. Safe for concurrent use.
+	ReadChanges(ctx context.Context, after int64, limit int) ([]Change, error)
+	// Head returns the highest position ReadChanges could return now (0 if none).
+	Head(ctx context.Context) (int64, error)
+}
+
+// Projection is the projector's side of the read database.
+type Projection interface {
+	// Apply applies changes in order and sets the checkpoint to the last
+	// one's position, in one transaction: all or nothing. Entries at or below
+	// the current checkpoint are skipped, so applying a batch twice is
+	// harmless. feedHead is recorded for Stats. Not safe for concurrent use
+	// (one projector per projection database).
+	Apply(ctx context.Context, changes []Change, feedHead int64) error
+	// Checkpoint returns the position of the last applied entry (0 if none).
+	Checkpoint(ctx context.Context) (int64, error)
+}
+
+// Queries is the query API's side of the read database. Safe for concurrent use.
+type Queries interface {
+	// Shipment returns a live shipment; false if unknown or cancelled.
+	Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error)
+	// Shipments lists live shipments in id order after q.After, filtered by
+	// q.Status when set, at most q.Limit; more reports whether any follow.
+	Shipments(ctx context.Context, q ListQuery) (items []shipment.Shipment, more bool, err error)
+	// History lists a shipment's applied changes in version order; a cancelled
+	// shipment keeps its history. false if the id never had a change.
+	History(ctx context.Context, id string) ([]HistoryEntry, bool, error)
+	// Operation returns a recorded operation; false if none is recorded yet.
+	Operation(ctx context.Context, id string) (operation.Operation, bool, error)
+	// Stats counts live shipments by status and reports the projection's position.
+	Stats(ctx context.Context) (Stats, error)
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+}
+
+// ListQuery selects a page of shipments.
+type ListQuery struct {
+	Status shipment.Status // "" for all
+	After  string          // the last id of the previous page, "" for the first
+	Limit  int
+}
+
+// HistoryEntry is one applied change of a shipment.
+type HistoryEntry struct {
+	Version     int64
+	Type        shipment.ChangeType
+	Status      shipment.Status
+	At          time.Time
+	OperationID string
+}
+
+// Stats describes the projection.
+type Stats struct {
+	ByStatus   map[shipment.Status]int64
+	Checkpoint int64 // position of the last applied feed entry
+	FeedHead   int64 // the feed's head when the projector last looked
+	// LastCommittedAt and LastAppliedAt time the last applied entry: when the
+	// worker committed it and when the projector applied it.
+	LastCommittedAt time.Time
+	LastAppliedAt   time.Time
+}
