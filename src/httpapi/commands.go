@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+)
+
+// CommandSender puts commands on the queue. It is bus.Sender's one method:
+// Send returns nil only once every message is durably stored.
+type CommandSender interface {
+	Send(ctx context.Context, msgs ...bus.Message) error
+}
+
+// sendTimeout bounds how long a request waits for the queue before it gets a
+// 503: long enough for the SDK's own retries, short of the server's timeouts.
+const sendTimeout = 15 * time.Second
+
+// commands serves PUT, PATCH and DELETE /v1/shipments/{id}. It checks what
+// needs no state, sends, and answers 202; it never reads or writes a database.
+type commands struct {
+	sender  CommandSender
+	ttl     time.Duration
+	now     func() time.Time
+	newID   func() (string, error)
+	metrics *metrics
+}
+
+func (h *commands) routes(r gin.IRoutes) {
+	r.PUT("/v1/shipments/:id", h.put)
+	r.PATCH("/v1/shipments/:id", h.patch)
+	r.DELETE("/v1/shipments/:id", h.delete)
+}
+
+// put creates or replaces a shipment.
+func (h *commands) put(c *gin.Context) {
+	h.handle(c, command.KindUpsert, func(cmd *command.Command) error {
+		body, err := readBody(c, mediaJSON)
+		if err != nil {
+			return err
+		}
+		f, err := decodeFields(body)
+		cmd.Fields = &f
+		return err
+	})
+}
+
+// patch merges a JSON merge patch into a shipment.
+func (h *commands) patch(c *gin.Context) {
+	h.handle(c, command.KindPatch, func(cmd *command.Command) error {
+		body, err := readBody(c, mediaJSON, mediaMergePatch)
+		if err != nil {
+			return err
+		}
+		p, err := decodePatch(body)
+		cmd.Patch = &p
+		return err
+	})
+}
+
+// delete cancels a shipment. It takes no body; one sent anyway is not read.
+func (h *commands) delete(c *gin.Context) {
+	h.handle(c, command.KindDelete, func(*command.Command) error { return nil })
+}
+
+// handle is every command's path: read and check the common parts, let
+// readPayload add the kind's own, then send, or answer with a problem.
+func (h *commands) handle(c *gin.Context, kind command.Kind, readPayload func(*command.Command) error) {
+	cmd, err := h.newCommand(c, kind)
+	if err == nil {
+		err = readPayload(&cmd)
+	}
+	if err != nil {
+		h.reject(c, err)
+		return
+	}
+	h.send(c, cmd)
+}
+
+// newCommand reads what every command has: the shipment id from the path,
+// If-Match, Idempotency-Key and traceparent from the headers.
+func (h *commands) newCommand(c *gin.Context, kind command.Kind) (command.Command, error) {
+	cmd := command.Command{Kind: kind, ShipmentID: c.Param("id")}
+	if err := shipment.ValidateID(cmd.ShipmentID); err != nil {
+		return cmd, err
+	}
+	var err error
+	if cmd.IfMatch, err = parseIfMatch(c.Request.Header); err != nil {
+		return cmd, err
+	}
+	if cmd.IdempotencyKey, err = parseIdempotencyKey(c.Request.Header); err != nil {
+		return cmd, err
+	}
+	cmd.Traceparent = traceparent(c.Request.Header)
+	return cmd, nil
+}
+
+// send sends a checked command and answers 202 only once Send has returned
+// nil: the queue has stored it durably.
+func (h *commands) send(c *gin.Context, cmd command.Command) {
+	var err error
+	cmd.AcceptedAt = h.now().UTC()
+	if cmd.OperationID, err = h.operationID(cmd); err != nil {
+		h.reject(c, err)
+		return
+	}
+	msg, err := cmd.Message()
+	if err != nil {
+		h.reject(c, fmt.Errorf("encode command: %w", err))
+		return
+	}
+	// The message may wait on the queue no longer than the operation TTL, so
+	// that an unrecorded operation older than that is surely gone (operations.go).
+	msg.TimeToLive = h.ttl
+	ctx, cancel := context.WithTimeout(c.Request.Context(), sendTimeout)
+	defer cancel()
+	if err := h.sender.Send(ctx, msg); err != nil {
+		h.reject(c, unavailable("queue", fmt.Errorf("send %s %s: %w", cmd.Kind, cmd.OperationID, err)))
+		return
+	}
+	h.metrics.accepted.WithLabelValues(string(cmd.Kind)).Inc()
+	loc := operationPath(cmd.OperationID)
+	c.Header("Location", loc)
+	c.Header("Operation-Location", loc)
+	c.Header("Retry-After", "1")
+	writeJSON(c, http.StatusAccepted, mediaJSON, Operation{
+		ID: cmd.OperationID, Status: operation.NotStarted, Kind: string(cmd.Kind),
+		ResourceLocation: operation.Operation{ShipmentID: cmd.ShipmentID}.ResourceLocation(),
+		CreatedAt:        cmd.AcceptedAt, LastUpdatedAt: cmd.AcceptedAt,
+	})
+}
+
+// operationID gives a command its operation id: a fresh UUIDv7, or, with an
+// Idempotency-Key, one derived from the key and the request (see doc.go).
+func (h *commands) operationID(cmd command.Command) (string, error) {
+	if cmd.IdempotencyKey == "" {
+		id, err := h.newID()
+		if err != nil {
+			return "", fmt.Errorf("new operation id: %w", err)
+		}
+		return id, nil
+	}
+	digest, err := cmd.Digest()
+	if err != nil {
+		return "", fmt.Errorf("digest command: %w", err)
+	}
+	return operation.KeyedID(cmd.IdempotencyKey, digest), nil
+}
+
+// reject answers with the problem err maps to and counts it by type.
+func (h *commands) reject(c *gin.Context, err error) {
+	p := fail(c, err)
+	h.metrics.rejected.WithLabelValues(p.Slug()).Inc()
+}

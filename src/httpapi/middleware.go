@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// unmatchedRoute labels requests that matched no route (404, 405), so that
+// made-up paths do not each become a time series.
+const unmatchedRoute = "unmatched"
+
+// observe logs every request once and records its duration. It runs
+// outermost, so it sees the status a panic was turned into. A 5xx is logged
+// at error level with the causes handlers attached (fail does that); probes
+// of /healthz, /readyz and /metrics that pass are logged at debug level.
+func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now() // the real clock: a duration, not a timestamp
+		c.Next()
+		elapsed := time.Since(start)
+		status := c.Writer.Status()
+		route := c.FullPath()
+		if route == "" {
+			route = unmatchedRoute
+		}
+		m.duration.WithLabelValues(methodLabel(c.Request.Method), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+
+		level := slog.LevelInfo
+		switch {
+		case status >= http.StatusInternalServerError:
+			level = slog.LevelError
+		case status < http.StatusBadRequest && (route == "/healthz" || route == "/readyz" || route == "/metrics"):
+			level = slog.LevelDebug
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+			slog.String("route", route), slog.Int("status", status),
+			slog.Duration("duration", elapsed), slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.String("remote", c.Request.RemoteAddr),
+		}
+		if len(c.Errors) > 0 {
+			attrs = append(attrs, slog.String("error", strings.Join(c.Errors.Errors(), "; ")))
+		}
+		logger.LogAttrs(c.Request.Context(), level, "http request", attrs...)
+	}
+}
+
+// recoverer turns a panic in a handler into a 500 problem and logs it with
+// its stack. http.ErrAbortHandler is let through: it is net/http's way to
+// abort a response on purpose.
+func recoverer(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger.ErrorContext(c.Request.Context(), "panic in http handler",
+				"method", c.Request.Method, "path", c.Request.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				writeProblem(c, newProblem(http.StatusInternalServerError, ProblemInternal,
+					"an unexpected error occurred; it has been logged"))
+			}
+			c.Abort()
+		}()
+		c.Next()
+	}
+}

@@ -1,0 +1,126 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/store"
+)
+
+// Config says which routes to serve and with what. Each dependency left nil
+// leaves its routes out.
+type Config struct {
+	// Sender enables PUT/PATCH/DELETE /v1/shipments/{id} (the command API).
+	Sender CommandSender
+	// Queries enables the GET routes (the query API).
+	Queries store.Queries
+	// DeadLetters enables the admin dead-letter routes.
+	DeadLetters bus.DeadLetters
+	// AdminToken is the bearer token admin routes require; empty: admin
+	// routes answer only to loopback clients.
+	AdminToken string
+	// OperationTTL is how long an accepted command may wait on the queue (the
+	// queue's time to live). Commands are sent with it, and an unrecorded
+	// operation older than it is reported as not found. Default 24h.
+	OperationTTL time.Duration
+	// Ready are the checks /readyz runs; ReadyTimeout bounds them (default 2s).
+	Ready        []ReadyCheck
+	ReadyTimeout time.Duration
+	// Registry serves /metrics and holds the request metrics; nil: neither.
+	Registry *prometheus.Registry
+	// Logger logs one line per request (nil: discard).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now); NewID makes operation ids (nil:
+	// operation.NewID).
+	Now   func() time.Time
+	NewID func() (string, error)
+}
+
+// Defaults.
+const (
+	DefaultOperationTTL = 24 * time.Hour
+	DefaultReadyTimeout = 2 * time.Second
+)
+
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.OperationTTL == 0 {
+		cfg.OperationTTL = DefaultOperationTTL
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = DefaultReadyTimeout
+	}
+	if cfg.OperationTTL < 0 || cfg.ReadyTimeout < 0 {
+		return cfg, errors.New("httpapi: OperationTTL and ReadyTimeout must not be negative")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = operation.NewID
+	}
+	names := map[string]bool{}
+	for _, rc := range cfg.Ready {
+		if rc.Name == "" || rc.Check == nil || names[rc.Name] {
+			return cfg, fmt.Errorf("httpapi: ready check %q needs a unique name and a Check", rc.Name)
+		}
+		names[rc.Name] = true
+	}
+	return cfg, nil
+}
+
+// New builds the handler: the routes cfg enables, /healthz, /readyz, and
+// /metrics when cfg.Registry is set.
+func New(cfg Config) (http.Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var reg prometheus.Registerer
+	if cfg.Registry != nil {
+		reg = cfg.Registry
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+
+	gin.SetMode(gin.ReleaseMode)    // no route dump on start-up, no debug warnings
+	e := gin.New()                  // no default logger or recovery: ours are below
+	e.HandleMethodNotAllowed = true // 405 with Allow instead of 404
+	e.RedirectTrailingSlash = false // a wrong path is a 404 problem, not a redirect
+	// Match on the raw path, unescaping each parameter, so that an id with an
+	// encoded slash (a%2Fb) reaches the handler and gets a 400 naming the id.
+	e.UseRawPath, e.UnescapePathValues = true, true
+	e.ForwardedByClientIP = false // nothing here trusts X-Forwarded-For
+	e.Use(observe(cfg.Logger, m), recoverer(cfg.Logger))
+	e.NoRoute(routeNotFound)
+	e.NoMethod(methodNotAllowed)
+
+	(&health{checks: cfg.Ready, timeout: cfg.ReadyTimeout, logger: cfg.Logger}).routes(e)
+	if cfg.Registry != nil {
+		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	}
+	if cfg.Sender != nil {
+		(&commands{sender: cfg.Sender, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID,
+			metrics: m}).routes(e)
+	}
+	if cfg.Queries != nil {
+		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e)
+	}
+	if cfg.DeadLetters != nil {
+		(&admin{dl: cfg.DeadLetters, token: cfg.AdminToken}).routes(e)
+	}
+	return e, nil
+}

@@ -1,0 +1,223 @@
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dropoff-dev/dropoff/src/store"
+)
+
+// Config tunes a Projector. Zero values take the defaults noted on each
+// field; negative values are refused.
+type Config struct {
+	// BatchSize is how many feed entries are read and applied in one
+	// projection transaction. Default 256.
+	BatchSize int
+	// PollInterval is how long to wait before looking again once the feed is
+	// drained. Default 20ms.
+	PollInterval time.Duration
+	// RetryBackoff is the wait after a failure, doubled for every failure in
+	// a row and capped at MaxRetryBackoff. Defaults 100ms and 5s.
+	RetryBackoff, MaxRetryBackoff time.Duration
+	// Wake, when not nil, cuts an idle wait short: whoever knows the feed
+	// grew (the write store, in one process) may send on it. Optional; a
+	// closed channel is ignored from then on.
+	Wake <-chan struct{}
+
+	Logger     *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: no metrics
+	Now        func() time.Time      // nil: time.Now
+}
+
+func (c *Config) setDefaults() error {
+	if c.BatchSize < 0 {
+		return errors.New("projector config: BatchSize must not be negative")
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 256
+	}
+	durations := []struct {
+		v   *time.Duration
+		def time.Duration
+		n   string
+	}{
+		{&c.PollInterval, 20 * time.Millisecond, "PollInterval"},
+		{&c.RetryBackoff, 100 * time.Millisecond, "RetryBackoff"},
+		{&c.MaxRetryBackoff, 5 * time.Second, "MaxRetryBackoff"},
+	}
+	for _, f := range durations {
+		if *f.v < 0 {
+			return fmt.Errorf("projector config: %s must not be negative", f.n)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if c.MaxRetryBackoff < c.RetryBackoff {
+		return errors.New("projector config: MaxRetryBackoff must be at least RetryBackoff")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Projector follows the write store's change feed into the projection.
+// There must be one per projection database (store.Projection is not safe
+// for concurrent use), and Run and Drain must not run at the same time.
+type Projector struct {
+	feed    store.Feed
+	proj    store.Projection
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New returns a Projector that reads feed and applies it to p. It registers
+// its metrics with cfg.Registerer, when set.
+func New(feed store.Feed, p store.Projection, cfg Config) (*Projector, error) {
+	if feed == nil || p == nil {
+		return nil, errors.New("new projector: a feed and a projection are required")
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("new projector: %w", err)
+	}
+	return &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m}, nil
+}
+
+// Run follows the feed until ctx is done, then returns nil. Failures are
+// logged and retried with backoff; it never skips an entry.
+func (p *Projector) Run(ctx context.Context) error {
+	var checkpoint int64
+	// The projection is the truth about how far it got: read its checkpoint
+	// at the start and after every failure, since a failed Apply may still
+	// have committed (its acknowledgement lost on the way back).
+	reload := true
+	failures := 0
+	wake := p.cfg.Wake
+	for ctx.Err() == nil {
+		var n int
+		var err error
+		if reload {
+			checkpoint, err = p.checkpoint(ctx)
+			reload = err != nil
+		}
+		if err == nil {
+			n, checkpoint, err = p.step(ctx, checkpoint)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			failures++
+			reload = true
+			d := p.backoff(failures)
+			p.log.Warn("projector failed; will retry", "attempt", failures, "backoff", d, "error", err)
+			p.sleep(ctx, d, nil)
+		case n == 0:
+			failures = 0
+			wake = p.sleep(ctx, p.cfg.PollInterval, wake)
+		default:
+			failures = 0 // more may follow at once: no wait
+		}
+	}
+	return nil
+}
+
+// Drain applies every entry up to the feed's head as it is when Drain
+// starts, then returns. It returns the first error instead of retrying.
+func (p *Projector) Drain(ctx context.Context) error {
+	target, err := p.feed.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("drain: read feed head: %w", err)
+	}
+	checkpoint, err := p.checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	for checkpoint < target {
+		n, next, err := p.step(ctx, checkpoint)
+		if err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("drain: the feed's head is %d, but nothing follows %d", target, checkpoint)
+		}
+		checkpoint = next
+	}
+	return nil
+}
+
+// checkpoint reads the position of the last entry the projection applied.
+func (p *Projector) checkpoint(ctx context.Context) (int64, error) {
+	cp, err := p.proj.Checkpoint(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// step reads the next batch after checkpoint and applies it with its new
+// checkpoint in one projection transaction. It returns how many entries it
+// applied and the checkpoint after them.
+func (p *Projector) step(ctx context.Context, checkpoint int64) (int, int64, error) {
+	changes, err := p.feed.ReadChanges(ctx, checkpoint, p.cfg.BatchSize)
+	if err != nil {
+		return 0, checkpoint, fmt.Errorf("read changes after %d: %w", checkpoint, err)
+	}
+	if len(changes) == 0 {
+		return 0, checkpoint, nil
+	}
+	first, last := changes[0], changes[len(changes)-1]
+	// The head is only for Stats and the lag metrics; read it after the batch
+	// so that it is never below the batch's last position.
+	head, err := p.feed.Head(ctx)
+	if err != nil {
+		return 0, checkpoint, fmt.Errorf("read feed head: %w", err)
+	}
+	head = max(head, last.Position)
+	if err := p.proj.Apply(ctx, changes, head); err != nil {
+		return 0, checkpoint, fmt.Errorf("apply changes %d..%d: %w", first.Position, last.Position, err)
+	}
+	p.metrics.applied(len(changes), last, head, p.cfg.Now())
+	p.log.Debug("changes applied", "from", first.Position, "to", last.Position, "head", head)
+	return len(changes), last.Position, nil
+}
+
+// backoff is the wait after the nth failure in a row (n >= 1).
+func (p *Projector) backoff(n int) time.Duration {
+	d := p.cfg.RetryBackoff
+	for i := 1; i < n && d < p.cfg.MaxRetryBackoff; i++ {
+		d *= 2
+	}
+	return min(d, p.cfg.MaxRetryBackoff)
+}
+
+// sleep waits for d, ctx, or a signal on wake, whichever comes first. It
+// returns the wake channel to use next time: nil once wake is closed, since a
+// closed channel would end every wait at once.
+func (p *Projector) sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) <-chan struct{} {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case _, ok := <-wake:
+		if !ok {
+			return nil
+		}
+	}
+	return wake
+}
