@@ -28,6 +28,7 @@ const sendTimeout = 15 * time.Second
 // needs no state, sends, and answers 202; it never reads or writes a database.
 type commands struct {
 	sender  CommandSender
+	applier CommandApplier // set: the synchronous baseline, see sync.go
 	ttl     time.Duration
 	now     func() time.Time
 	newID   func() (string, error)
@@ -80,6 +81,10 @@ func (h *commands) handle(c *gin.Context, kind command.Kind, readPayload func(*c
 	}
 	if err != nil {
 		h.reject(c, err)
+		return
+	}
+	if h.applier != nil {
+		h.applyNow(c, cmd)
 		return
 	}
 	h.send(c, cmd)

@@ -21,6 +21,9 @@ import (
 type Config struct {
 	// Sender enables PUT/PATCH/DELETE /v1/shipments/{id} (the command API).
 	Sender CommandSender
+	// Applier, instead of Sender, applies commands inline and answers 200
+	// with their result: the synchronous baseline (sync.go).
+	Applier CommandApplier
 	// Queries enables the GET routes (the query API).
 	Queries store.Queries
 	// DeadLetters enables the admin dead-letter routes.
@@ -112,8 +115,8 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Registry != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	}
-	if cfg.Sender != nil {
-		(&commands{sender: cfg.Sender, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID,
+	if cfg.Sender != nil || cfg.Applier != nil {
+		(&commands{sender: cfg.Sender, applier: cfg.Applier, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID,
 			metrics: m}).routes(e)
 	}
 	if cfg.Queries != nil {

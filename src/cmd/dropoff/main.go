@@ -1,15 +1,22 @@
+// Command dropoff runs Dropoff: all four roles in one process on embedded
+// stores by default, or one role per process (command-api, worker, projector,
+// query-api) as deployed. `dropoff help` lists subcommands and flags.
 package main
 
 import (
-	_ "github.com/gin-gonic/gin"
-	_ "github.com/google/uuid"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "golang.org/x/sync/errgroup"
-	_ "modernc.org/sqlite"
-	_ "github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-	_ "github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	_ "github.com/microsoft/go-mssqldb"
-	_ "github.com/google/go-cmp/cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dropoff:", err)
+		os.Exit(1)
+	}
+}

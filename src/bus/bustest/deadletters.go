@@ -1,0 +1,113 @@
+package bustest
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+)
+
+// testDeadLetterAdmin: dead letters can be peeked from a sequence number,
+// resubmitted (a copy with a new id goes back to its session; the dead letter
+// goes away; a second resubmit finds nothing) and purged.
+func (s suite) testDeadLetterAdmin(t *testing.T) {
+	q := s.open(t)
+	n := newNames(t)
+	sid := n.session("dlq-admin")
+	a, b := n.message(sid, "a"), n.message(sid, "b")
+	send(t, q, a, b)
+	ss := acceptSession(t, q, sid, soon)
+	ctx, cancel := context.WithTimeout(t.Context(), soon)
+	defer cancel()
+	for _, m := range receiveN(t, ss, 2) {
+		if err := ss.DeadLetter(ctx, m, "bustest.Admin", "for the admin test"); err != nil {
+			t.Fatalf("dead-letter %s: %v", m.Body, err)
+		}
+	}
+	closeSession(t, ss)
+	dlA, dlB := waitDeadLetter(t, q, a.ID, soon), waitDeadLetter(t, q, b.ID, soon)
+
+	// Peek from b's sequence number starts at b.
+	got, err := q.PeekDeadLetters(ctx, dlB.SequenceNumber, 1)
+	if err != nil || len(got) != 1 || got[0].ID != b.ID {
+		t.Errorf("peek from %d: got %d messages (%v), want %s first", dlB.SequenceNumber, len(got), err, b.ID)
+	}
+
+	// Resubmit a: a copy with a new id is delivered in its session, afresh.
+	if err := q.ResubmitDeadLetter(ctx, dlA.SequenceNumber); err != nil {
+		t.Fatalf("resubmit %d: %v", dlA.SequenceNumber, err)
+	}
+	if m := findDeadLetter(t, q, a.ID); m != nil {
+		t.Errorf("after resubmit: %s still in the dead-letter queue", a.ID)
+	}
+	ss = acceptSession(t, q, sid, soon)
+	back := receiveN(t, ss, 1)[0]
+	if back.ID == a.ID {
+		t.Errorf("resubmitted copy kept the id %s, want a new one", a.ID)
+	}
+	if diff := cmp.Diff(a, back.Message, cmpopts.IgnoreFields(bus.Message{}, "ID")); diff != "" {
+		t.Errorf("resubmitted copy differs (-sent +resubmitted):\n%s", diff)
+	}
+	if back.DeliveryCount != 1 {
+		t.Errorf("resubmitted copy's delivery count: got %d, want 1", back.DeliveryCount)
+	}
+	complete(t, ss, back)
+	closeSession(t, ss)
+
+	for _, seq := range []int64{dlA.SequenceNumber, math.MaxInt64 - 1} {
+		if err := q.ResubmitDeadLetter(ctx, seq); !errors.Is(err, bus.ErrNotFound) {
+			t.Errorf("resubmit missing dead letter %d: got %v, want %v", seq, err, bus.ErrNotFound)
+		}
+	}
+
+	// Purge removes every dead letter, also those of others on a shared
+	// queue: acceptable, and expected, for a test queue.
+	purged, err := q.PurgeDeadLetters(ctx)
+	if err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if purged < 1 {
+		t.Errorf("purge: got %d removed, want at least 1 (%s)", purged, b.ID)
+	}
+	if m := findDeadLetter(t, q, b.ID); m != nil {
+		t.Errorf("after purge: %s still in the dead-letter queue", b.ID)
+	}
+}
+
+// testDurability: messages and dead letters whose Send or settlement
+// returned are still there after the queue is closed and opened again.
+func (s suite) testDurability(t *testing.T) {
+	if s.opts.Reopen == nil {
+		t.Skip("Options.Reopen not set: durability across a reopen not tested")
+	}
+	q := s.open(t)
+	n := newNames(t)
+	sid := n.session("durable")
+	dead, kept := n.message(sid, "dead"), n.message(sid, "kept")
+	send(t, q, dead, kept)
+	ss := acceptSession(t, q, sid, soon)
+	first := receiveN(t, ss, 1)[0]
+	ctx, cancel := context.WithTimeout(t.Context(), soon)
+	defer cancel()
+	if err := ss.DeadLetter(ctx, first, "bustest.Durable", "before the reopen"); err != nil {
+		t.Fatalf("dead-letter: %v", err)
+	}
+	closeSession(t, ss)
+
+	q = s.opts.Reopen(t, q)
+	if dl := findDeadLetter(t, q, dead.ID); dl == nil {
+		t.Errorf("after reopen: dead letter %s lost", dead.ID)
+	}
+	ss = acceptSession(t, q, sid, soon)
+	defer closeSession(t, ss)
+	got := receiveN(t, ss, 1)[0]
+	if got.ID != kept.ID || string(got.Body) != "kept" {
+		t.Errorf("after reopen: got %s (%q), want %s (%q)", got.ID, got.Body, kept.ID, "kept")
+	}
+	complete(t, ss, got)
+}

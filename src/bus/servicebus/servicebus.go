@@ -1,0 +1,243 @@
+package servicebus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+)
+
+// Bus is one Service Bus queue with sessions, seen through the bus port. It
+// holds one azservicebus.Client (one AMQP connection) and one long-lived
+// sender for the life of the process; receivers come and go with sessions.
+// It is safe for concurrent use.
+type Bus struct {
+	queue    string
+	settings bus.Settings
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics
+
+	client   closer // closing it closes every link made from it
+	sender   sender
+	acceptor sessionAcceptor
+	dlq      dlqOpener
+	// newTimer is the clock lock renewal waits on; tests replace it.
+	newTimer func(d time.Duration) (c <-chan time.Time, stop func() bool)
+
+	mu       sync.Mutex
+	closed   bool
+	sessions map[*Session]struct{} // open ones, so Close can close them
+}
+
+var (
+	_ bus.Sender      = (*Bus)(nil)
+	_ bus.Receiver    = (*Bus)(nil)
+	_ bus.DeadLetters = (*Bus)(nil)
+	_ bus.Session     = (*Session)(nil)
+)
+
+type closer interface {
+	Close(ctx context.Context) error
+}
+
+// parts are what a Bus is made of; Open builds them from the SDK, tests
+// from fakes.
+type parts struct {
+	client   closer
+	sender   sender
+	acceptor sessionAcceptor
+	dlq      dlqOpener
+}
+
+// Open connects to the queue cfg names. It does not dial: the connection
+// opens on the first send or accept, so a role that only receives needs no
+// send rights (and the other way round). A wrong namespace, credential or
+// queue shows up as the first call's error, and in readiness checks.
+func Open(ctx context.Context, cfg Config) (*Bus, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	client, getter, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ReadSettings {
+		if cfg.Settings, err = settingsFromService(ctx, cfg, getter); err != nil {
+			_ = client.Close(ctx)
+			return nil, err
+		}
+	}
+	s, err := client.NewSender(cfg.Queue, nil)
+	if err != nil {
+		_ = client.Close(ctx)
+		return nil, fmt.Errorf("new sender for %s: %w", cfg.Queue, err)
+	}
+	sdk := sdkClient{client: client, queue: cfg.Queue}
+	b, err := newBus(cfg, parts{client: client, sender: sdkSender{s}, acceptor: sdk, dlq: sdk})
+	if err != nil {
+		_ = client.Close(ctx)
+		return nil, err
+	}
+	return b, nil
+}
+
+// newClients makes the data-plane client and, lazily, the management one,
+// both from the same credential. Errors never quote the connection string:
+// it holds a key.
+func newClients(cfg Config) (*azservicebus.Client, func() (queueGetter, error), error) {
+	opts := &azservicebus.ClientOptions{ApplicationID: "dropoff"}
+	if cfg.ConnectionString != "" {
+		client, err := azservicebus.NewClientFromConnectionString(cfg.ConnectionString, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("service bus client from connection string: %w", err)
+		}
+		return client, func() (queueGetter, error) {
+			return admin.NewClientFromConnectionString(cfg.ConnectionString, adminOptions())
+		}, nil
+	}
+	// DefaultAzureCredential tries, in order, environment variables, workload
+	// identity, managed identity (AZURE_CLIENT_ID selects a user-assigned
+	// one) and developer tools such as the Azure CLI and azd.
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("azure credential: %w", err)
+	}
+	client, err := azservicebus.NewClient(cfg.Namespace, cred, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("service bus client for %s: %w", cfg.Namespace, err)
+	}
+	return client, func() (queueGetter, error) {
+		return admin.NewClient(cfg.Namespace, cred, adminOptions())
+	}, nil
+}
+
+// adminOptions makes the management client try once: reading the settings
+// is optional, and a host without a management endpoint (the emulator)
+// should cost one refused connection at Open, not a round of retries with
+// backoff.
+func adminOptions() *admin.ClientOptions {
+	opts := &admin.ClientOptions{}
+	opts.Retry.MaxRetries = -1 // azcore: below zero disables retries
+	return opts
+}
+
+// settingsFromService reads the queue's properties. Failing to ask (no
+// Manage right, no management endpoint) keeps cfg.Settings; a queue that is
+// missing or has no sessions fails Open.
+func settingsFromService(ctx context.Context, cfg Config, getter func() (queueGetter, error)) (bus.Settings, error) {
+	g, err := getter()
+	if err != nil {
+		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "err", err)
+		return cfg.Settings, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := readSettings(ctx, g, cfg.Queue, cfg.Settings)
+	var unusable *errQueueUnusable
+	switch {
+	case errors.As(err, &unusable):
+		return s, err
+	case err != nil:
+		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "err", err)
+		return cfg.Settings, nil
+	}
+	cfg.Logger.Info("servicebus: queue properties", "queue", cfg.Queue, "maxDeliveryCount", s.MaxDeliveryCount,
+		"lockDuration", s.LockDuration, "duplicateWindow", s.DuplicateWindow, "defaultTimeToLive", s.DefaultTimeToLive,
+		"deadLetterOnExpiration", s.DeadLetterOnExpiration)
+	return s, nil
+}
+
+// newBus assembles a Bus; cfg has its defaults already.
+func newBus(cfg Config, p parts) (*Bus, error) {
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return &Bus{
+		queue:    cfg.Queue,
+		settings: cfg.Settings,
+		cfg:      cfg,
+		log:      cfg.Logger.With("queue", cfg.Queue),
+		metrics:  m,
+		client:   p.client,
+		sender:   p.sender,
+		acceptor: p.acceptor,
+		dlq:      p.dlq,
+		newTimer: func(d time.Duration) (<-chan time.Time, func() bool) {
+			t := time.NewTimer(d)
+			return t.C, t.Stop
+		},
+		sessions: make(map[*Session]struct{}),
+	}, nil
+}
+
+// Settings returns the queue's properties as configured (or as read from the
+// service with Config.ReadSettings).
+func (b *Bus) Settings() bus.Settings { return b.settings }
+
+// Close closes every open Session (stopping and waiting for their lock
+// renewal), the sender and the client, in that order. No goroutine of the
+// adapter outlives it. Later calls on b return bus.ErrClosed; a second Close
+// returns nil.
+func (b *Bus) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	open := make([]*Session, 0, len(b.sessions))
+	for s := range b.sessions {
+		open = append(open, s)
+	}
+	b.mu.Unlock()
+
+	var errs []error
+	for _, s := range open {
+		errs = append(errs, s.Close(ctx))
+	}
+	if err := b.sender.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close sender: %w", err))
+	}
+	if err := b.client.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close client: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bus) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// track records an open session and starts its lock renewal, both under
+// b.mu, so that Close finds every session it must close with its renewal
+// running; false if the Bus closed meanwhile.
+func (b *Bus) track(s *Session) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.sessions[s] = struct{}{}
+	b.metrics.openSessions.Inc()
+	s.startRenewal()
+	return true
+}
+
+func (b *Bus) forget(s *Session) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.sessions, s)
+}

@@ -1,0 +1,93 @@
+package sqlitebus
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+)
+
+// PeekDeadLetters returns up to max dead letters with a sequence number at or
+// above from, oldest first. It only reads, so it does not wait for the writer.
+func (q *Queue) PeekDeadLetters(ctx context.Context, from int64, max int) ([]*bus.ReceivedMessage, error) {
+	if q.isClosed() {
+		return nil, bus.ErrClosed
+	}
+	if max < 1 {
+		return nil, nil
+	}
+	rows, err := q.st.get("peekDLQ").QueryContext(ctx, from, max)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitebus: peek dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []*bus.ReceivedMessage
+	for rows.Next() {
+		m := new(bus.ReceivedMessage)
+		if err := scanMessage(rows, m, &m.DeadLetterReason, &m.DeadLetterDescription); err != nil {
+			return nil, fmt.Errorf("sqlitebus: peek dead letters: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitebus: peek dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// ResubmitDeadLetter puts a copy of dead letter seq back on the queue — same
+// session, subject, content type, properties, body and time to live, a new
+// message id and sequence number, delivery count 0 — and removes the dead
+// letter, in one transaction. bus.ErrNotFound if there is no such dead letter.
+func (q *Queue) ResubmitDeadLetter(ctx context.Context, seq int64) error {
+	err := q.do(ctx, func(b *batch) error {
+		var m bus.ReceivedMessage
+		var reason, description string
+		err := scanMessage(b.stmt("getDLQ").QueryRowContext(b.ctx, seq), &m, &reason, &description)
+		if errors.Is(err, sql.ErrNoRows) {
+			return bus.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("getDLQ: %w", err)
+		}
+		o := outgoing{
+			id: uuid.NewString(), session: m.SessionID, subject: m.Subject,
+			contentType: m.ContentType, body: m.Body, ttl: m.TimeToLive,
+		}
+		if len(m.Properties) > 0 {
+			if o.properties, err = json.Marshal(m.Properties); err != nil {
+				return fmt.Errorf("encode properties: %w", err)
+			}
+		}
+		if _, err := b.exec("rememberID", o.id, b.now, b.now); err != nil {
+			return err
+		}
+		if err := b.enqueue(o); err != nil {
+			return err
+		}
+		_, err = b.exec("deleteDLQ", seq)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitebus: resubmit dead letter %d: %w", seq, err)
+	}
+	return nil
+}
+
+// PurgeDeadLetters removes every dead letter and returns how many there were.
+func (q *Queue) PurgeDeadLetters(ctx context.Context) (int, error) {
+	var n int64
+	err := q.do(ctx, func(b *batch) (err error) {
+		n, err = b.exec("purgeDLQ")
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlitebus: purge dead letters: %w", err)
+	}
+	return int(n), nil
+}

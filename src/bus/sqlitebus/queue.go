@@ -1,0 +1,245 @@
+package sqlitebus
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+)
+
+// The Queue implements the whole bus contract.
+var (
+	_ bus.Sender      = (*Queue)(nil)
+	_ bus.Receiver    = (*Queue)(nil)
+	_ bus.DeadLetters = (*Queue)(nil)
+)
+
+// Config tunes a Queue. Zero values take the defaults shown, which are Service
+// Bus's own defaults.
+type Config struct {
+	// MaxDeliveryCount is how often a message may be delivered; an abandoned
+	// message whose count has reached it is dead-lettered instead. Default 10.
+	MaxDeliveryCount int
+	// LockDuration is how long a session lock lasts unless renewed. Default 30s.
+	LockDuration time.Duration
+	// DuplicateWindow is how long a message id is remembered. Default 10m.
+	DuplicateWindow time.Duration
+	// DefaultTimeToLive applies to messages sent with no TimeToLive, and caps
+	// the ones sent with a longer one. Default 24h.
+	DefaultTimeToLive time.Duration
+	// DeadLetterOnExpiration: expired messages go to the dead-letter queue
+	// (true, the default when nil) or are dropped (false).
+	DeadLetterOnExpiration *bool
+	// PollInterval is how often the Queue looks for changes made by other
+	// processes on the same file. Default 50ms.
+	PollInterval time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives warnings (a failed lock renewal, a failed sweep).
+	// Default: discard.
+	Logger *slog.Logger
+	// Registerer receives the queue's metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+// withDefaults fills the zero fields and rejects impossible values.
+func (c Config) withDefaults() (Config, error) {
+	durations := []struct {
+		name string
+		d    *time.Duration
+		def  time.Duration
+	}{
+		{"LockDuration", &c.LockDuration, 30 * time.Second},
+		{"DuplicateWindow", &c.DuplicateWindow, 10 * time.Minute},
+		{"DefaultTimeToLive", &c.DefaultTimeToLive, 24 * time.Hour},
+		{"PollInterval", &c.PollInterval, 50 * time.Millisecond},
+	}
+	for _, d := range durations {
+		if *d.d < 0 {
+			return c, fmt.Errorf("sqlitebus: %s %v is negative", d.name, *d.d)
+		}
+		if *d.d == 0 {
+			*d.d = d.def
+		}
+	}
+	if c.MaxDeliveryCount < 0 {
+		return c, fmt.Errorf("sqlitebus: MaxDeliveryCount %d is negative", c.MaxDeliveryCount)
+	}
+	if c.MaxDeliveryCount == 0 {
+		c.MaxDeliveryCount = 10
+	}
+	if c.DeadLetterOnExpiration == nil {
+		c.DeadLetterOnExpiration = new(true)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// Queue is a durable session queue in one SQLite file. It is safe for
+// concurrent use. Close it when done.
+type Queue struct {
+	cfg     Config
+	db      *sql.DB
+	wconn   *sql.Conn // the writer's own connection; no one else writes
+	st      *statements
+	metrics *metrics
+	notify  *notifier
+
+	ops        chan *op
+	stop       chan struct{} // closed by Close: the writer and every renewal end
+	writerDone chan struct{}
+
+	mu      sync.Mutex // guards closed and wg.Add, so nothing starts after Close
+	closed  bool
+	wg      sync.WaitGroup // the writer and the sessions' renewal goroutines
+	commits atomic.Int64
+}
+
+// Open opens (creating if needed) the queue stored in the SQLite file at
+// path, applies its migrations and starts its writer.
+func Open(path string, cfg Config) (*Queue, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitebus: register metrics: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
+	}
+	q := &Queue{
+		cfg: cfg, db: db, metrics: m, notify: newNotifier(),
+		ops:        make(chan *op, maxBatch*4),
+		stop:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	if err := q.init(context.Background()); err != nil {
+		if q.wconn != nil {
+			q.wconn.Close()
+		}
+		db.Close()
+		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
+	}
+	q.wg.Add(1)
+	go q.writeLoop()
+	return q, nil
+}
+
+// dsn asks for what durability and sharing need: WAL (readers do not block
+// the writer, several processes share the file), synchronous=FULL (a commit
+// is on disk when it returns), a busy timeout (wait for another process's
+// write instead of failing) and BEGIN IMMEDIATE (take the write lock at begin,
+// so two writers never deadlock upgrading a read lock).
+func dsn(path string) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(5000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(FULL)")
+	v.Set("_txlock", "immediate")
+	return "file:" + path + "?" + v.Encode()
+}
+
+// init migrates the schema, takes the writer's connection and prepares the
+// statements.
+func (q *Queue) init(ctx context.Context) error {
+	q.db.SetMaxOpenConns(4) // the writer's, and a few for readers
+	conn, err := q.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	q.wconn = conn
+	if err := migrate(ctx, conn); err != nil {
+		return err
+	}
+	q.st, err = prepare(ctx, q.db)
+	return err
+}
+
+// Settings reports the queue's configuration.
+func (q *Queue) Settings() bus.Settings {
+	return bus.Settings{
+		MaxDeliveryCount:       q.cfg.MaxDeliveryCount,
+		LockDuration:           q.cfg.LockDuration,
+		DuplicateWindow:        q.cfg.DuplicateWindow,
+		DefaultTimeToLive:      q.cfg.DefaultTimeToLive,
+		DeadLetterOnExpiration: *q.cfg.DeadLetterOnExpiration,
+	}
+}
+
+// Ping checks that the file can be read.
+func (q *Queue) Ping(ctx context.Context) error {
+	if q.isClosed() {
+		return bus.ErrClosed
+	}
+	var n int
+	if err := q.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		return fmt.Errorf("sqlitebus: ping: %w", err)
+	}
+	return nil
+}
+
+// Commits returns how many write transactions this Queue has committed. Each
+// is one fsync; dividing by the operations done shows the group commit at work.
+func (q *Queue) Commits() int64 { return q.commits.Load() }
+
+// Close stops the writer and every session's lock renewal, waits for them and
+// closes the file. Sessions still open are not released: like a crashed
+// process's, their locks run out after LockDuration. Later calls return
+// bus.ErrClosed.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
+	close(q.stop)
+	q.wg.Wait()
+	q.st.close()
+	return errors.Join(q.wconn.Close(), q.db.Close())
+}
+
+func (q *Queue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+// goOwned runs f on a goroutine that Close waits for; false if the Queue is
+// already closed.
+func (q *Queue) goOwned(f func()) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// now is the queue's clock, in the Unix nanoseconds the tables store.
+func (q *Queue) now() int64 { return q.cfg.Now().UnixNano() }

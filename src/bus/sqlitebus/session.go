@@ -1,0 +1,324 @@
+package sqlitebus
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+)
+
+// candidates is how many free sessions one accept attempt looks at. Most
+// attempts lock the first; the rest are for sessions that turn out empty.
+const candidates = 16
+
+// AcceptNextSession locks the free session whose oldest message has waited
+// longest, and returns it. A session is free when it has messages and no
+// live lock. It waits for one until ctx is done: bus.ErrNoSession when ctx's
+// deadline passes first, ctx.Err() when ctx is cancelled.
+func (q *Queue) AcceptNextSession(ctx context.Context) (bus.Session, error) {
+	for {
+		wake := q.notify.acceptChan() // before looking, so no commit is missed
+		token := uuid.NewString()
+		var id string
+		var retryAt int64
+		err := q.do(ctx, func(b *batch) (err error) {
+			id, retryAt, err = b.lockNextSession(token)
+			return err
+		})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, acceptErr(ctx)
+		case err != nil:
+			return nil, fmt.Errorf("sqlitebus: accept session: %w", err)
+		case id != "" && ctx.Err() != nil:
+			// Locked just as the caller gave up: hand it back at once.
+			s := &session{q: q, id: id, token: token}
+			_ = s.release(context.WithoutCancel(ctx)) // if this fails, the lock simply expires
+			return nil, acceptErr(ctx)
+		case id != "":
+			s, err := q.startSession(id, token)
+			if err != nil {
+				return nil, err // not s: a nil *session is not a nil Session
+			}
+			return s, nil
+		}
+		if err := q.waitForSession(ctx, wake, retryAt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// acceptErr is what AcceptNextSession returns when ctx ends: "no work" for a
+// deadline, the cancellation itself otherwise.
+func acceptErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return bus.ErrNoSession
+	}
+	return ctx.Err()
+}
+
+// waitForSession waits for a commit that may free a session, or for the
+// moment the earliest lock runs out (retryAt, 0 for none), or for ctx.
+func (q *Queue) waitForSession(ctx context.Context, wake <-chan struct{}, retryAt int64) error {
+	var expiry <-chan time.Time
+	if retryAt != 0 {
+		t := time.NewTimer(time.Duration(retryAt - q.now()))
+		defer t.Stop()
+		expiry = t.C
+	}
+	select {
+	case <-wake:
+	case <-expiry:
+	case <-ctx.Done():
+		return acceptErr(ctx)
+	case <-q.stop:
+		return bus.ErrClosed
+	}
+	return nil
+}
+
+// lockNextSession locks the oldest free session that still has messages.
+// When there is none it returns the time the earliest live lock runs out.
+func (b *batch) lockNextSession(token string) (id string, retryAt int64, err error) {
+	ids, err := b.strings("freeSessions", b.now, candidates)
+	if err != nil {
+		return "", 0, err
+	}
+	until := b.now + int64(b.q.cfg.LockDuration)
+	for _, id := range ids {
+		n, err := b.exec("lockSession", id, token, until, b.now)
+		if err != nil {
+			return "", 0, err
+		}
+		if n == 0 {
+			continue
+		}
+		_, has, err := b.tidySession(id)
+		if err != nil {
+			return "", 0, err
+		}
+		if has {
+			return id, 0, nil
+		}
+		if _, err := b.exec("dropSession", id); err != nil {
+			return "", 0, err
+		}
+	}
+	if len(ids) == candidates {
+		return "", b.now, nil // all empty so far; there may be more: look again now
+	}
+	next, _, err := b.scalar("nextUnlock", b.now)
+	return "", next, err
+}
+
+// tidySession deals with the messages of session id still marked delivered,
+// when no live lock can be holding them any more (the session is being taken
+// over, or released): each is made deliverable again with its raised
+// delivery count, or dead-lettered once that count has reached the maximum.
+// It returns the session's oldest sequence number, and whether it has any
+// message left.
+func (b *batch) tidySession(id string) (oldest int64, has bool, err error) {
+	rows, err := b.query("delivered", id)
+	if err != nil {
+		return 0, false, err
+	}
+	type held struct{ seq, count int64 }
+	var all []held
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.seq, &h.count); err != nil {
+			rows.Close()
+			return 0, false, fmt.Errorf("delivered: %w", err)
+		}
+		all = append(all, h)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, false, fmt.Errorf("delivered: %w", err)
+	}
+	limit := int64(b.q.cfg.MaxDeliveryCount)
+	for _, h := range all {
+		if h.count >= limit {
+			err = b.deadLetter(h.seq, bus.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(
+				"delivered %d times (the maximum is %d) and not settled before its session lock ended", h.count, limit))
+		} else {
+			_, err = b.exec("makeAvailable", h.seq)
+		}
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	return b.scalar("oldestSeq", id)
+}
+
+// strings runs the statement name and returns its one text column.
+func (b *batch) strings(name string, args ...any) ([]string, error) {
+	rows, err := b.query(name, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// session is the hold on one session: its lock's token, and the goroutine
+// that renews the lock.
+type session struct {
+	q     *Queue
+	id    string
+	token string
+
+	closing   chan struct{} // closed by Close: stops renewal and wakes Receive
+	renewDone chan struct{} // closed when the renewal goroutine has ended
+	lost      chan struct{} // closed once the lock is known lost
+	loseOnce  sync.Once
+	closed    atomic.Bool
+}
+
+// startSession wraps a freshly locked session and starts renewing its lock.
+func (q *Queue) startSession(id, token string) (*session, error) {
+	s := &session{
+		q: q, id: id, token: token,
+		closing:   make(chan struct{}),
+		renewDone: make(chan struct{}),
+		lost:      make(chan struct{}),
+	}
+	if !q.goOwned(s.renewLoop) {
+		return nil, bus.ErrClosed // the lock runs out on its own
+	}
+	return s, nil
+}
+
+// ID is the session id.
+func (s *session) ID() string { return s.id }
+
+// renewLoop extends the lock every LockDuration/2 until Close, or until the
+// lock turns out lost. A renewal that fails for another reason (the file is
+// busy) is retried at the next tick; the lock has half its duration left.
+func (s *session) renewLoop() {
+	defer close(s.renewDone)
+	t := time.NewTicker(s.q.cfg.LockDuration / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-s.q.stop:
+			return
+		case <-t.C:
+		}
+		err := s.q.do(context.Background(), s.renew)
+		switch {
+		case errors.Is(err, bus.ErrLockLost):
+			s.markLost()
+			return
+		case errors.Is(err, bus.ErrClosed):
+			return
+		case err != nil:
+			s.q.cfg.Logger.Warn("sqlitebus: renew session lock", "session", s.id, "err", err)
+		}
+	}
+}
+
+// renew extends the lock if it is still ours and has not run out.
+func (s *session) renew(b *batch) error {
+	n, err := b.exec("renewLock", s.id, s.token, b.now+int64(s.q.cfg.LockDuration), b.now)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return bus.ErrLockLost
+	}
+	return nil
+}
+
+// checkLock fails with bus.ErrLockLost unless the session's live lock is ours.
+func (s *session) checkLock(b *batch) error {
+	var token sql.NullString
+	var until int64
+	err := b.stmt("lockOf").QueryRowContext(b.ctx, s.id).Scan(&token, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bus.ErrLockLost
+	}
+	if err != nil {
+		return fmt.Errorf("lockOf: %w", err)
+	}
+	if token.String != s.token || until <= b.now {
+		return bus.ErrLockLost
+	}
+	return nil
+}
+
+func (s *session) markLost() { s.loseOnce.Do(func() { close(s.lost) }) }
+
+// usable says why the session cannot be used, if it cannot.
+func (s *session) usable() error {
+	select {
+	case <-s.lost:
+		return bus.ErrLockLost
+	default:
+	}
+	if s.closed.Load() || s.q.isClosed() {
+		return bus.ErrClosed
+	}
+	return nil
+}
+
+// Close releases the lock: messages received and not settled become
+// deliverable again (or dead letters, at the maximum delivery count). It
+// stops the renewal and waits for it. Closing twice is harmless.
+func (s *session) Close(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.closing)
+	<-s.renewDone
+	defer s.q.notify.forget(s.id)
+	select {
+	case <-s.lost:
+		return nil // nothing of ours to release
+	default:
+	}
+	if err := s.release(ctx); err != nil {
+		return fmt.Errorf("sqlitebus: close session %s: %w", s.id, err)
+	}
+	return nil
+}
+
+// release gives the lock up, if it is still ours.
+func (s *session) release(ctx context.Context) error {
+	err := s.q.do(ctx, func(b *batch) error {
+		if err := s.checkLock(b); err != nil {
+			return err
+		}
+		oldest, has, err := b.tidySession(s.id)
+		if err != nil {
+			return err
+		}
+		if has {
+			_, err = b.exec("unlock", s.id, oldest)
+		} else {
+			_, err = b.exec("dropSession", s.id)
+		}
+		b.fx.wakeAccept = true
+		return err
+	})
+	if errors.Is(err, bus.ErrLockLost) {
+		return nil // it ran out or was taken over: nothing left to release
+	}
+	return err
+}

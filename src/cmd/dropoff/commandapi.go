@@ -1,0 +1,17 @@
+package main
+
+import "context"
+
+// startCommandAPI enables the command routes: validate, send to the queue, 202.
+// The command API writes no database.
+func startCommandAPI(ctx context.Context, p *process) error {
+	if p.cfg.Mode == modeSync {
+		return startSyncCommandAPI(ctx, p)
+	}
+	q, err := p.queue(ctx)
+	if err != nil {
+		return err
+	}
+	p.http.Sender = q
+	return nil
+}

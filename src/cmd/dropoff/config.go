@@ -1,0 +1,224 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of every role. It is filled from flags, each of
+// which falls back to an environment variable and then to a default; this file
+// is the only place that reads the environment.
+type config struct {
+	Addr            string
+	DataDir         string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+
+	ServiceBusNamespace        string
+	ServiceBusConnectionString string
+	ServiceBusQueue            string
+	MaxDeliveryCount           int
+	LockDuration               time.Duration
+	QueueTTL                   time.Duration
+	DuplicateWindow            time.Duration
+
+	WriteDB string
+	ReadDB  string
+
+	WorkerSessions int
+	WorkerBatch    int
+
+	AdminToken string
+
+	// Mode is async (the default: 202, applied by the worker) or sync (the
+	// baseline: applied inside the request, 200 with the result; sync.go).
+	Mode string
+	// InjectWriteDelay slows every write transaction, in either mode (sync.go).
+	InjectWriteDelay time.Duration
+
+	// onListen, when set, is told the URL the HTTP server listens on, once it
+	// does; dropoff load uses it to drive a system it started itself (load.go).
+	onListen func(url string, p *process)
+}
+
+// setting is one flag with its environment variable.
+type setting struct {
+	name, env, usage string
+	set              func(fs *flag.FlagSet, c *config, def string) error
+}
+
+func stringSetting(name, env, def, usage string, p func(*config) *string) setting {
+	return setting{name, env, usage + defaultNote(def), func(fs *flag.FlagSet, c *config, v string) error {
+		if v == "" {
+			v = def
+		}
+		fs.StringVar(p(c), name, v, usage)
+		return nil
+	}}
+}
+
+func intSetting(name, env string, def int, usage string, p func(*config) *int) setting {
+	return setting{name, env, usage + defaultNote(strconv.Itoa(def)), func(fs *flag.FlagSet, c *config, v string) error {
+		n := def
+		if v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil {
+				return fmt.Errorf("%s=%q: not an integer", env, v)
+			}
+		}
+		fs.IntVar(p(c), name, n, usage)
+		return nil
+	}}
+}
+
+func durationSetting(name, env string, def time.Duration, usage string, p func(*config) *time.Duration) setting {
+	return setting{name, env, usage + defaultNote(def.String()), func(fs *flag.FlagSet, c *config, v string) error {
+		d := def
+		if v != "" {
+			var err error
+			if d, err = time.ParseDuration(v); err != nil {
+				return fmt.Errorf("%s=%q: not a duration (e.g. 30s, 5m)", env, v)
+			}
+		}
+		fs.DurationVar(p(c), name, d, usage)
+		return nil
+	}}
+}
+
+func defaultNote(def string) string {
+	if def == "" {
+		return ""
+	}
+	return " (default " + def + ")"
+}
+
+// settings lists every flag. The help text is printed from it too.
+var settings = []setting{
+	stringSetting("addr", "DROPOFF_ADDR", "127.0.0.1:8080", "HTTP listen address; port 0 picks a free port", func(c *config) *string { return &c.Addr }),
+	stringSetting("data-dir", "DROPOFF_DATA_DIR", "./data", "directory of the embedded stores (queue.db, write.db, read.db)", func(c *config) *string { return &c.DataDir }),
+	stringSetting("log-level", "DROPOFF_LOG_LEVEL", "info", "debug, info, warn or error", func(c *config) *string { return &c.LogLevel }),
+	stringSetting("log-format", "DROPOFF_LOG_FORMAT", "text", "text or json", func(c *config) *string { return &c.LogFormat }),
+	durationSetting("shutdown-timeout", "DROPOFF_SHUTDOWN_TIMEOUT", 20*time.Second, "how long a shutdown may take to finish in-flight work", func(c *config) *time.Duration { return &c.ShutdownTimeout }),
+	stringSetting("servicebus-namespace", "DROPOFF_SERVICEBUS_NAMESPACE", "", "Azure Service Bus namespace (x.servicebus.windows.net), with managed identity; empty: the embedded queue", func(c *config) *string { return &c.ServiceBusNamespace }),
+	stringSetting("servicebus-connection-string", "DROPOFF_SERVICEBUS_CONNECTION_STRING", "", "Service Bus connection string (the emulator); prefer the environment variable", func(c *config) *string { return &c.ServiceBusConnectionString }),
+	stringSetting("servicebus-queue", "DROPOFF_SERVICEBUS_QUEUE", "shipment-commands", "Service Bus queue (sessions enabled)", func(c *config) *string { return &c.ServiceBusQueue }),
+	intSetting("max-delivery-count", "DROPOFF_MAX_DELIVERY_COUNT", 10, "deliveries before a message is dead-lettered (embedded queue; Service Bus: the queue's own setting)", func(c *config) *int { return &c.MaxDeliveryCount }),
+	durationSetting("lock-duration", "DROPOFF_LOCK_DURATION", 10*time.Second, "session lock duration (embedded queue; Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.LockDuration }),
+	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered", func(c *config) *time.Duration { return &c.QueueTTL }),
+	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", 10*time.Minute, "how long the queue remembers message ids to drop duplicates (Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
+	stringSetting("write-db", "DROPOFF_WRITE_DB", "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
+	stringSetting("read-db", "DROPOFF_READ_DB", "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
+	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", 16, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
+	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
+	stringSetting("mode", "DROPOFF_MODE", modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
+	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
+	stringSetting("admin-token", "DROPOFF_ADMIN_TOKEN", "", "bearer token for the admin API; empty: admin API on loopback only", func(c *config) *string { return &c.AdminToken }),
+}
+
+// parseConfig reads flags for a subcommand, falling back to the environment.
+func parseConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("dropoff "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, "usage: dropoff %s [flags]; see dropoff help\n", cmd) }
+	for _, s := range settings {
+		if err := s.set(fs, &c, getenv(s.env)); err != nil {
+			return c, err
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.WorkerSessions < 1 {
+		errs = append(errs, errors.New("worker-sessions must be at least 1"))
+	}
+	if c.WorkerBatch < 1 {
+		errs = append(errs, errors.New("worker-batch must be at least 1"))
+	}
+	if c.MaxDeliveryCount < 1 {
+		errs = append(errs, errors.New("max-delivery-count must be at least 1"))
+	}
+	if c.LockDuration < time.Second {
+		errs = append(errs, errors.New("lock-duration must be at least 1s"))
+	}
+	if c.DuplicateWindow < 20*time.Second {
+		errs = append(errs, errors.New("duplicate-window must be at least 20s"))
+	}
+	if c.QueueTTL < time.Minute {
+		errs = append(errs, errors.New("queue-ttl must be at least 1m"))
+	}
+	if c.Mode != modeAsync && c.Mode != modeSync {
+		errs = append(errs, fmt.Errorf("mode %q: want %s or %s", c.Mode, modeAsync, modeSync))
+	}
+	if c.InjectWriteDelay < 0 {
+		errs = append(errs, errors.New("inject-write-delay must not be negative"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(c config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// printHelp lists the subcommands and every flag with its environment variable.
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `Dropoff: asynchronous commands on a session queue, with CQRS read models.
+
+usage: dropoff [subcommand] [flags]
+
+subcommands:
+  serve        all four roles in one process on one HTTP listener (the default)
+  command-api  accepts PUT/PATCH/DELETE and puts commands on the queue
+  worker       applies commands from the queue to the write database
+  projector    follows the change feed into the projection database
+  query-api    answers GETs from the projection database
+  migrate      applies the database migrations and exits
+  dbinit       prepares Azure SQL for a deployment: migrations, and a user per
+               role's managed identity with only the rights it needs
+  load         drives a Dropoff with commands and verifies the result; see dropoff load -h
+  help         this text
+
+flags (each falls back to its environment variable):
+`)
+	for _, s := range settings {
+		fmt.Fprintf(w, "  --%-30s %s\n  %-32s %s\n", s.name, s.env, "", s.usage)
+	}
+	printDBInitHelp(w)
+	fmt.Fprintln(w, strings.TrimSpace(`
+With no Service Bus and no sqlserver:// URL set, everything runs on three
+SQLite files in the data directory; several processes may share it.`))
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// run is the whole program, testable: arguments, environment and output are
+// passed in, and it returns when ctx is cancelled (SIGINT/SIGTERM) or a role fails.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var r roles
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		printHelp(stdout)
+		return nil
+	case "serve":
+		r = roles{command: true, worker: true, projector: true, query: true}
+	case "command-api":
+		r = roles{command: true}
+	case "worker":
+		r = roles{worker: true}
+	case "projector":
+		r = roles{projector: true}
+	case "query-api":
+		r = roles{query: true}
+	case "migrate":
+	case "load":
+		return runLoad(ctx, args, getenv, stdout, stderr)
+	case "dbinit":
+		return dbinit(ctx, args, getenv, stderr)
+	default:
+		return fmt.Errorf("unknown subcommand %q; see dropoff help", cmd)
+	}
+	c, err := parseConfig(cmd, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(c, stderr)
+	if cmd == "migrate" {
+		return migrate(ctx, c, logger)
+	}
+	err = start(ctx, c, logger, r)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

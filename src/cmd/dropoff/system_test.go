@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests run the whole of Dropoff in-process through run(), exactly as
+// `go run ./src/cmd/dropoff` does, on a temporary data directory, and talk to
+// it over HTTP.
+
+// system is one running `dropoff serve`.
+type system struct {
+	URL  string
+	dir  string
+	logs *logSink
+}
+
+// logSink collects the JSON log and picks out the URL the server listens on.
+type logSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	url chan string
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf.Write(p)
+	sc := bufio.NewScanner(bytes.NewReader(p))
+	for sc.Scan() {
+		var e struct{ Msg, URL string }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == "dropoff is listening" {
+			select {
+			case s.url <- e.URL:
+			default:
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// startSystem runs `dropoff serve` until the test ends, and requires it to
+// shut down cleanly then.
+func startSystem(t *testing.T, extra ...string) *system {
+	t.Helper()
+	dir := t.TempDir()
+	sink := &logSink{url: make(chan string, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"}, extra...)
+	go func() { done <- run(ctx, args, func(string) string { return "" }, io.Discard, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v after shutdown", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("dropoff did not shut down within 30s")
+		}
+	})
+	select {
+	case u := <-sink.url:
+		return &system{URL: u, dir: dir, logs: sink}
+	case err := <-done:
+		t.Fatalf("dropoff exited: %v\n%s", err, sink)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("dropoff did not start within 30s:\n%s", sink)
+	}
+	return nil
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+}
+
+func (s *system) do(t *testing.T, method, path, body string, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	r := response{Status: resp.StatusCode, Header: resp.Header}
+	raw, _ := io.ReadAll(resp.Body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
+		}
+	}
+	return r
+}
+
+// command sends a command, requires 202, and returns the operation id.
+func (s *system) command(t *testing.T, method, id, body string, headers ...string) string {
+	t.Helper()
+	r := s.do(t, method, "/v1/shipments/"+id, body, headers...)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("%s %s: HTTP %d %v, want 202", method, id, r.Status, r.Body)
+	}
+	op, _ := r.Body["id"].(string)
+	return op
+}
+
+// wait polls an operation until it has ended and returns it.
+func (s *system) wait(t *testing.T, op string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := s.do(t, "GET", "/v1/operations/"+op, "")
+		if st := r.Body["status"]; r.Status == http.StatusOK && (st == "Succeeded" || st == "Failed") {
+			return r.Body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("operation %s did not end within 20s: HTTP %d %v\n%s", op, r.Status, r.Body, s.logs)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, with the deadline above
+	}
+}
+
+// succeed sends a command and requires its operation to succeed.
+func (s *system) succeed(t *testing.T, method, id, body string, headers ...string) map[string]any {
+	t.Helper()
+	op := s.wait(t, s.command(t, method, id, body, headers...))
+	if op["status"] != "Succeeded" {
+		t.Fatalf("%s %s: operation %v, want Succeeded", method, id, op)
+	}
+	return op
+}
+
+const parcel = `{"recipient":"Ada","destination":"1 Main St","weightGrams":1200,"service":"express"}`

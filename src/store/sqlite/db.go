@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Config tunes a database file. The zero value is ready to use.
+type Config struct {
+	// Now is the clock (the feed's CommittedAt, the projection's
+	// LastAppliedAt). Default time.Now.
+	Now func() time.Time
+	// Logger receives migration notices. Default: discard.
+	Logger *slog.Logger
+	// BusyTimeout is how long a writer waits for another process's write
+	// transaction before failing with SQLITE_BUSY. Default 5s.
+	BusyTimeout time.Duration
+	// Synchronous is SQLite's synchronous setting: "FULL" (default) syncs the
+	// WAL on every commit, so a commit survives power loss. "NORMAL" syncs only
+	// at checkpoints: still safe against a crash of the program, but the last
+	// commits may be lost on power loss. Tests that commit thousands of times
+	// use it to stay fast; production keeps FULL.
+	Synchronous string
+	// MaxReadConns caps the read-only connections. Default 4.
+	MaxReadConns int
+}
+
+// withDefaults fills in the zero fields and validates the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+	if c.BusyTimeout < time.Millisecond {
+		return c, fmt.Errorf("busy timeout %v: must be at least 1ms", c.BusyTimeout)
+	}
+	if c.Synchronous == "" {
+		c.Synchronous = "FULL"
+	}
+	c.Synchronous = strings.ToUpper(c.Synchronous)
+	switch c.Synchronous {
+	case "OFF", "NORMAL", "FULL", "EXTRA":
+	default:
+		return c, fmt.Errorf("synchronous %q: want OFF, NORMAL, FULL or EXTRA", c.Synchronous)
+	}
+	if c.MaxReadConns == 0 {
+		c.MaxReadConns = 4
+	}
+	if c.MaxReadConns < 0 {
+		return c, fmt.Errorf("max read connections %d: must be positive", c.MaxReadConns)
+	}
+	return c, nil
+}
+
+// pools are the two connection pools of one database file.
+type pools struct {
+	write *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
+	read  *sql.DB // read-only connections, many at once in WAL mode
+}
+
+// openPools opens path for writing and reading and brings its schema up to
+// date with the migrations in dir.
+func openPools(ctx context.Context, path string, cfg Config, dir string) (pools, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return pools{}, fmt.Errorf("sqlite path %q: must be a non-empty file path without '?' or '#'", path)
+	}
+	write, err := sql.Open("sqlite", dsn(path, cfg, false))
+	if err != nil {
+		return pools{}, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One writer per process: a second one would only wait for the write lock
+	// inside SQLite (busy timeout) instead of in database/sql's queue.
+	write.SetMaxOpenConns(1)
+	if err := firstConnection(ctx, write, cfg.BusyTimeout); err != nil {
+		return pools{}, errors.Join(fmt.Errorf("open %s: %w", path, err), write.Close())
+	}
+	if err := migrate(ctx, write, dir, cfg); err != nil {
+		return pools{}, errors.Join(fmt.Errorf("migrate %s: %w", path, err), write.Close())
+	}
+	read, err := sql.Open("sqlite", dsn(path, cfg, true))
+	if err != nil {
+		return pools{}, errors.Join(fmt.Errorf("open %s: %w", path, err), write.Close())
+	}
+	read.SetMaxOpenConns(cfg.MaxReadConns)
+	read.SetMaxIdleConns(cfg.MaxReadConns)
+	return pools{write: write, read: read}, nil
+}
+
+// dsn builds the driver's connection string. The pragmas run on every new
+// connection; busy_timeout runs first so the others wait instead of failing.
+func dsn(path string, cfg Config, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()))
+	if readOnly {
+		// Readers never write; query_only makes that a guarantee, and they
+		// leave the journal mode (a property of the file) to the writer.
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+cfg.Synchronous+")")
+		q.Add("_pragma", "foreign_keys(1)")
+		// BEGIN IMMEDIATE takes the write lock when the transaction starts,
+		// so two writers never both read and then fail to upgrade (a
+		// deadlock SQLite would report as SQLITE_BUSY).
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+// firstConnection opens the write pool's connection, retrying while the file
+// is busy. Switching a new file to WAL needs an exclusive lock, and when
+// several processes open the same new file at once SQLite answers SQLITE_BUSY
+// at once instead of waiting (waiting could deadlock), so the busy timeout
+// does not cover it. Once the file is in WAL mode the switch is a no-op.
+func firstConnection(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	delay := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx) // opens the connection, running the DSN's pragmas
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports SQLITE_BUSY, in any of its extended forms.
+func isBusy(err error) bool {
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// close closes both pools.
+func (p pools) close() error {
+	return errors.Join(p.read.Close(), p.write.Close())
+}
+
+// ping checks that the file can be read.
+func (p pools) ping(ctx context.Context) error {
+	var one int
+	if err := p.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+	"github.com/dropoff-dev/dropoff/src/store"
+)
+
+// writeTx is the store.WriteTx of one Update. Every read sees the file as
+// this transaction leaves it: it holds the write lock, so nobody else writes.
+type writeTx struct {
+	tx  *sql.Tx
+	now func() time.Time
+}
+
+var _ store.WriteTx = (*writeTx)(nil)
+
+// Operation returns the recorded outcome of operation id: the inbox check.
+func (t *writeTx) Operation(ctx context.Context, id string) (operation.Operation, bool, error) {
+	o, err := scanOperation(t.tx.QueryRowContext(ctx,
+		"SELECT "+operationColumns+" FROM operations WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return operation.Operation{}, false, nil
+	}
+	if err != nil {
+		return operation.Operation{}, false, fmt.Errorf("read operation %s: %w", id, err)
+	}
+	return o, true, nil
+}
+
+// Shipment returns the shipment's current state, a tombstone included.
+func (t *writeTx) Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error) {
+	var deleted bool
+	s, err := scanShipment(t.tx.QueryRowContext(ctx,
+		"SELECT "+shipmentColumns+", deleted FROM shipments WHERE id = ?", id), &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return shipment.Shipment{}, false, nil
+	}
+	if err != nil {
+		return shipment.Shipment{}, false, fmt.Errorf("read shipment %s: %w", id, err)
+	}
+	s.Deleted = deleted
+	return s, true, nil
+}
+
+// IdempotencyKey returns the first use of a key digest.
+func (t *writeTx) IdempotencyKey(ctx context.Context, keyDigest string) (store.IdempotencyKey, bool, error) {
+	k := store.IdempotencyKey{KeyDigest: keyDigest}
+	err := t.tx.QueryRowContext(ctx,
+		"SELECT request_digest, operation_id FROM idempotency_keys WHERE key_digest = ?", keyDigest).
+		Scan(&k.RequestDigest, &k.OperationID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.IdempotencyKey{}, false, nil
+	}
+	if err != nil {
+		return store.IdempotencyKey{}, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	return k, true, nil
+}
+
+// Record writes what one command leaves behind and appends its feed entry.
+// It runs inside a savepoint, so a Record that fails (a conflict, say) leaves
+// the transaction exactly as it found it, even if the caller went on.
+func (t *writeTx) Record(ctx context.Context, r store.Record) error {
+	if r.Operation.ID == "" {
+		return errors.New("record: operation has no id")
+	}
+	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT record"); err != nil {
+		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
+	}
+	if err := t.record(ctx, r); err != nil {
+		if _, rbErr := t.tx.ExecContext(ctx, "ROLLBACK TO record"); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "RELEASE record"); err != nil {
+		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
+	}
+	return nil
+}
+
+// record does Record's four writes; each reports a lost race as ErrConflict.
+func (t *writeTx) record(ctx context.Context, r store.Record) error {
+	if r.Shipment != nil {
+		if err := t.saveShipment(ctx, *r.Shipment); err != nil {
+			return err
+		}
+	}
+	if err := t.saveOperation(ctx, r.Operation); err != nil {
+		return err
+	}
+	if k := r.IdempotencyKey; k != nil {
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys
+			(key_digest, request_digest, operation_id, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (key_digest) DO NOTHING`,
+			k.KeyDigest, k.RequestDigest, k.OperationID, formatTime(t.now()))
+		if err := conflictUnlessOneRow(res, err); err != nil {
+			return fmt.Errorf("record idempotency key: %w", err)
+		}
+	}
+	return t.appendChange(ctx, r)
+}
+
+// saveShipment is the optimistic version check and the write in one
+// statement: version 1 inserts only where no row exists; version n updates
+// only the row still at n-1.
+func (t *writeTx) saveShipment(ctx context.Context, s shipment.Shipment) error {
+	if s.Version < 1 {
+		return fmt.Errorf("record shipment %s: version %d, want at least 1", s.ID, s.Version)
+	}
+	var res sql.Result
+	var err error
+	if s.Version == 1 {
+		res, err = t.tx.ExecContext(ctx, "INSERT INTO shipments ("+shipmentColumns+", deleted) VALUES ("+
+			placeholders(10)+") ON CONFLICT (id) DO NOTHING", append(shipmentArgs(s), s.Deleted)...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, `UPDATE shipments SET recipient = ?, destination = ?,
+			weight_grams = ?, service = ?, status = ?, version = ?, created_at = ?, updated_at = ?,
+			deleted = ? WHERE id = ? AND version = ?`,
+			s.Recipient, s.Destination, s.WeightGrams, string(s.Service), string(s.Status), s.Version,
+			formatTime(s.CreatedAt), formatTime(s.UpdatedAt), s.Deleted, s.ID, s.Version-1)
+	}
+	if err := conflictUnlessOneRow(res, err); err != nil {
+		return fmt.Errorf("record shipment %s version %d: %w", s.ID, s.Version, err)
+	}
+	return nil
+}
+
+// saveOperation inserts the operation, or replaces one that was dead-lettered
+// (its message was resubmitted). Any other recorded outcome is final.
+func (t *writeTx) saveOperation(ctx context.Context, o operation.Operation) error {
+	res, err := t.tx.ExecContext(ctx, "INSERT INTO operations ("+operationColumns+") VALUES ("+
+		placeholders(9)+`) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+			shipment_id = excluded.shipment_id, status = excluded.status,
+			resource_version = excluded.resource_version, error_code = excluded.error_code,
+			error_message = excluded.error_message, created_at = excluded.created_at,
+			last_updated_at = excluded.last_updated_at
+		WHERE operations.status = ? AND operations.error_code = ?`,
+		append(operationArgs(o), string(operation.Failed), string(operation.CodeDeadLettered))...)
+	if err := conflictUnlessOneRow(res, err); err != nil {
+		return fmt.Errorf("record operation %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// conflictUnlessOneRow turns "the statement changed no row" into ErrConflict.
+func conflictUnlessOneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return store.ErrConflict
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+// Package sqlserver is the production adapter of Dropoff's two databases on
+// SQL Server 2019+ or Azure SQL Database: the write store with its change feed
+// (OpenWriteStore) and the projection with its queries (OpenProjection), each
+// in its own database, through github.com/microsoft/go-mssqldb.
+//
+// How it keeps the store contracts:
+//
+//   - Connections: a sqlserver:// URL. With fedauth=… (Azure) it signs in
+//     with Microsoft Entra ID through azidentity, using the azuread
+//     connector; without, with a SQL login (the devcontainer). See dsn.go.
+//   - Writes: Update is one READ COMMITTED transaction. Its reads take update
+//     locks held to the end (UPDLOCK, HOLDLOCK), so two commands on the same
+//     shipment take turns; its writes re-check (UPDATE … WHERE version = n-1,
+//     primary keys), and a lost race, a duplicate key (2627, 2601) or a
+//     deadlock (1205) is reported as store.ErrConflict, which is safe to retry.
+//   - The change feed: each entry's position is a ROWVERSION, and every read
+//     stops below MIN_ACTIVE_ROWVERSION(), so a reader never passes an entry
+//     that may still commit. docs/change-feed.md explains why that bound is
+//     needed here and not in SQLite.
+//   - The projection: Apply writes a batch and its checkpoint in one
+//     transaction; the queries page by key (id > cursor, TOP (limit+1)).
+//   - The schema: embedded, numbered T-SQL migrations (migrations/), recorded
+//     in dbo.schema_migrations and applied on open under an application lock
+//     (sp_getapplock), so replicas starting together apply each one once.
+//     MigrateWrite and MigrateProjection do the same for `dropoff migrate`.
+//   - Access: Init (for `dropoff dbinit`) runs as the Entra administrator,
+//     applies the migrations and creates a database user for each role's
+//     managed identity by SID, granting it only what its role needs.
+//
+// Its tests run the storetest suites when DROPOFF_TEST_SQLSERVER names a
+// server where they may create databases, and skip saying so otherwise; the
+// T-SQL generation, SID encoding, DSN handling and error classification are
+// tested without a server.
+//
+// Only the cmd/dropoff wiring and tests import this package; everything else
+// depends on the ports in package store.
+package sqlserver

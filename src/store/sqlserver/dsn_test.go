@@ -1,0 +1,88 @@
+package sqlserver
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestUsesFedAuth(t *testing.T) {
+	tests := []struct {
+		dsn     string
+		want    bool
+		wantErr bool
+	}{
+		{"sqlserver://sa:secret@localhost:1433?database=write", false, false},
+		{"sqlserver://x.database.windows.net?database=write&fedauth=ActiveDirectoryDefault", true, false},
+		{"sqlserver://x.database.windows.net?FedAuth=ActiveDirectoryAzureDeveloperCli", true, false},
+		{"sqlserver://x.database.windows.net?fedauth=", false, false},
+		{"postgres://localhost/db", false, true},
+		{"sqlserver://?database=write", false, true},
+		{"server=localhost;user id=sa", false, true},
+	}
+	for _, tt := range tests {
+		got, err := usesFedAuth(tt.dsn)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("usesFedAuth(%q): error %v, want error %v", tt.dsn, err, tt.wantErr)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("usesFedAuth(%q) = %v, want %v", tt.dsn, got, tt.want)
+		}
+	}
+}
+
+func TestCheckDSNKeepsPasswordOutOfErrors(t *testing.T) {
+	_, err := checkDSN("sqlserver://sa:p%zzsecret@localhost")
+	if err == nil {
+		t.Fatal("checkDSN accepted a URL with a bad escape")
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error %q shows the password", err)
+	}
+}
+
+func TestWithDatabase(t *testing.T) {
+	tests := []struct {
+		dsn, name string
+		wantQuery url.Values
+	}{
+		{"sqlserver://sa:pw@localhost:1433", "dropoff_1", url.Values{"database": {"dropoff_1"}}},
+		{"sqlserver://sa:pw@localhost:1433?Database=master&encrypt=disable", "dropoff_2",
+			url.Values{"database": {"dropoff_2"}, "encrypt": {"disable"}}},
+		{"sqlserver://sa:pw@localhost?database=master&DATABASE=other", "d",
+			url.Values{"database": {"d"}}},
+	}
+	for _, tt := range tests {
+		got, err := withDatabase(tt.dsn, tt.name)
+		if err != nil {
+			t.Errorf("withDatabase(%q): %v", tt.dsn, err)
+			continue
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("withDatabase(%q) = %q, not a URL: %v", tt.dsn, got, err)
+		}
+		if q := u.Query(); q.Encode() != tt.wantQuery.Encode() {
+			t.Errorf("withDatabase(%q) query = %v, want %v", tt.dsn, q, tt.wantQuery)
+		}
+		if pw, _ := u.User.Password(); u.User.Username() != "sa" || pw != "pw" {
+			t.Errorf("withDatabase(%q) = %q lost the credentials", tt.dsn, got)
+		}
+	}
+}
+
+// connector must hand a fedauth DSN to the azuread connector: only that one
+// knows the workflows, and it refuses an unknown one, which the plain
+// connector would ignore.
+func TestConnectorRoutesFedAuth(t *testing.T) {
+	if _, err := connector("sqlserver://localhost?database=write"); err != nil {
+		t.Errorf("connector(SQL login): %v", err)
+	}
+	if _, err := connector("sqlserver://x.database.windows.net?fedauth=ActiveDirectoryDefault"); err != nil {
+		t.Errorf("connector(ActiveDirectoryDefault): %v", err)
+	}
+	if _, err := connector("sqlserver://x.database.windows.net?fedauth=NoSuchWorkflow"); err == nil {
+		t.Error("connector(fedauth=NoSuchWorkflow): no error, want the azuread connector's refusal")
+	}
+}

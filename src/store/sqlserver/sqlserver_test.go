@@ -1,0 +1,204 @@
+package sqlserver
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/store/storetest"
+)
+
+// The contract suites need a server. DROPOFF_TEST_SQLSERVER names one where
+// the tests may create databases, e.g. the devcontainer's:
+//
+//	DROPOFF_TEST_SQLSERVER='sqlserver://sa:<password>@localhost:1433' go test ./src/store/sqlserver/
+//
+// Every store a test opens gets a database of its own, created empty with
+// READ_COMMITTED_SNAPSHOT on (as Azure SQL Database has it) and dropped when
+// the test ends.
+const serverEnv = "DROPOFF_TEST_SQLSERVER"
+
+func testServer(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(serverEnv)
+	if dsn == "" {
+		t.Skip("SQL Server suites: set DROPOFF_TEST_SQLSERVER to a sqlserver:// URL of a server where tests may create databases")
+	}
+	if !strings.HasPrefix(dsn, "sqlserver://") {
+		t.Fatalf("%s: want a sqlserver:// URL", serverEnv)
+	}
+	return dsn
+}
+
+// newDatabase creates an empty, uniquely named database and returns a DSN
+// for it; the database is dropped when the test ends.
+func newDatabase(t *testing.T, server string) string {
+	t.Helper()
+	master, err := OpenDB(t.Context(), server)
+	if err != nil {
+		t.Fatalf("connect to the test server: %v", err)
+	}
+	t.Cleanup(func() { _ = master.Close() })
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	name := "dropoff_test_" + hex.EncodeToString(suffix)
+	db, _ := quoteName(name) // hex digits and underscores: always valid
+	exec(t, master, "CREATE DATABASE "+db+";")
+	// t.Context is cancelled before cleanups run, so the drop gets its own.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// ROLLBACK IMMEDIATE ends sessions a failed test left behind.
+		if _, err := master.ExecContext(ctx, "ALTER DATABASE "+db+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE "+db+";"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	exec(t, master, "ALTER DATABASE "+db+" SET READ_COMMITTED_SNAPSHOT ON WITH ROLLBACK IMMEDIATE;")
+	dsn, err := withDatabase(server, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+func exec(t *testing.T, db *sql.DB, query string) {
+	t.Helper()
+	if _, err := db.ExecContext(t.Context(), query); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func openWrite(t *testing.T, server string) *WriteStore {
+	t.Helper()
+	s, err := OpenWriteStore(t.Context(), newDatabase(t, server), Config{})
+	if err != nil {
+		t.Fatalf("OpenWriteStore: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // runs before the database is dropped
+	return s
+}
+
+func openProjection(t *testing.T, server string) *Projection {
+	t.Helper()
+	p, err := OpenProjection(t.Context(), newDatabase(t, server), Config{})
+	if err != nil {
+		t.Fatalf("OpenProjection: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestWriteStoreContract(t *testing.T) {
+	server := testServer(t)
+	storetest.RunWriteStore(t, func(t *testing.T) storetest.WriteDB { return openWrite(t, server) })
+}
+
+func TestProjectionContract(t *testing.T) {
+	server := testServer(t)
+	storetest.RunProjection(t, func(t *testing.T) storetest.ProjectionDB { return openProjection(t, server) })
+}
+
+func TestPipelineContract(t *testing.T) {
+	server := testServer(t)
+	storetest.RunPipeline(t,
+		func(t *testing.T) storetest.WriteDB { return openWrite(t, server) },
+		func(t *testing.T) storetest.ProjectionDB { return openProjection(t, server) })
+}
+
+// Replicas starting together all migrate; the application lock makes one
+// apply each script and the others find nothing left to do.
+func TestMigrateConcurrently(t *testing.T) {
+	server := testServer(t)
+	for _, set := range []string{writeSet, projectionSet} {
+		t.Run(set, func(t *testing.T) {
+			db, err := OpenDB(t.Context(), newDatabase(t, server))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			errs := make([]error, 4)
+			var wg sync.WaitGroup
+			for i := range errs {
+				wg.Go(func() { errs[i] = migrate(t.Context(), db, set, time.Minute, orDiscard(nil)) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("replica %d: %v", i, err)
+				}
+			}
+			all, err := loadMigrations(migrationFiles, "migrations/"+set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recorded int
+			if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM dbo.schema_migrations;").Scan(&recorded); err != nil {
+				t.Fatal(err)
+			}
+			if recorded != len(all) {
+				t.Errorf("schema_migrations has %d rows, want %d (one per migration)", recorded, len(all))
+			}
+		})
+	}
+}
+
+// Every statement of every migration is guarded, so running the scripts again
+// over the objects they created must change nothing and fail nowhere.
+func TestMigrationScriptsRerun(t *testing.T) {
+	server := testServer(t)
+	for _, set := range []string{writeSet, projectionSet} {
+		t.Run(set, func(t *testing.T) {
+			db, err := OpenDB(t.Context(), newDatabase(t, server))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			if err := migrate(t.Context(), db, set, time.Minute, orDiscard(nil)); err != nil {
+				t.Fatal(err)
+			}
+			all, err := loadMigrations(migrationFiles, "migrations/"+set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range all {
+				for i, b := range m.batches {
+					if _, err := db.ExecContext(t.Context(), b); err != nil {
+						t.Errorf("%04d_%s batch %d again: %v", m.version, m.name, i+1, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// With SkipMigrations a store refuses a database that lacks its schema,
+// naming the way out, and opens one that has it.
+func TestSkipMigrationsChecksSchema(t *testing.T) {
+	server := testServer(t)
+	dsn := newDatabase(t, server)
+	if s, err := OpenWriteStore(t.Context(), dsn, Config{SkipMigrations: true}); err == nil {
+		_ = s.Close()
+		t.Fatal("OpenWriteStore(SkipMigrations) on an empty database: no error")
+	} else if !strings.Contains(err.Error(), "dropoff migrate") {
+		t.Errorf("OpenWriteStore(SkipMigrations) = %v, want it to name dropoff migrate", err)
+	}
+	db, err := OpenDB(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := MigrateWrite(t.Context(), db, nil); err != nil {
+		t.Fatalf("MigrateWrite: %v", err)
+	}
+	s, err := OpenWriteStore(t.Context(), dsn, Config{SkipMigrations: true})
+	if err != nil {
+		t.Fatalf("OpenWriteStore(SkipMigrations) after MigrateWrite: %v", err)
+	}
+	_ = s.Close()
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package storetest
+
+// raceEnabled reports a build with the race detector (see race.go).
+const raceEnabled = false

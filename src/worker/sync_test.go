@@ -1,0 +1,65 @@
+package worker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+)
+
+func TestApplyInline(t *testing.T) {
+	ws := newFakeStore()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	put := command.Command{OperationID: "op-put", ShipmentID: "s1", Kind: command.KindUpsert,
+		Fields: &shipment.Fields{Recipient: "Ada", Destination: "Leeds", WeightGrams: 500, Service: shipment.Standard}}
+	patchMissing := command.Command{OperationID: "op-patch", ShipmentID: "nobody", Kind: command.KindPatch,
+		Patch: &shipment.Patch{Recipient: new("Bea")}}
+
+	tests := []struct {
+		name        string
+		cmd         command.Command
+		wantStatus  operation.Status
+		wantVersion int64
+		wantCode    operation.ErrorCode
+	}{
+		{"put creates", put, operation.Succeeded, 1, ""},
+		{"same operation again is not reapplied", put, operation.Succeeded, 1, ""},
+		{"patch of an unknown shipment fails", patchMissing, operation.Failed, 0, operation.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op, err := Apply(t.Context(), ws, tt.cmd, now)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if op.ID != tt.cmd.OperationID || op.Status != tt.wantStatus || op.ResourceVersion != tt.wantVersion {
+				t.Errorf("got %s %s v%d, want %s %s v%d", op.ID, op.Status, op.ResourceVersion,
+					tt.cmd.OperationID, tt.wantStatus, tt.wantVersion)
+			}
+			var code operation.ErrorCode
+			if op.Error != nil {
+				code = op.Error.Code
+			}
+			if code != tt.wantCode {
+				t.Errorf("got error code %q, want %q", code, tt.wantCode)
+			}
+		})
+	}
+	if got := len(ws.changes()); got != 2 {
+		t.Errorf("got %d change-feed entries, want 2 (the put and the failed patch, once each)", got)
+	}
+}
+
+func TestApplyStoreDown(t *testing.T) {
+	ws := newFakeStore()
+	ws.setDown(true)
+	cmd := command.Command{OperationID: "op", ShipmentID: "s1", Kind: command.KindDelete}
+	if _, err := Apply(t.Context(), ws, cmd, time.Now()); err == nil {
+		t.Fatal("got no error from a store that is down, want one")
+	}
+	if got := ws.operationCount(); got != 0 {
+		t.Errorf("got %d operations recorded, want 0", got)
+	}
+}

@@ -1,0 +1,5 @@
+// Package tests holds Dropoff's process-level, black-box tests: they build the
+// dropoff binary, run it as a child process on a temporary data directory,
+// talk to it over HTTP, kill it with SIGKILL at awkward moments, start it
+// again, and check what survived. They import nothing of Dropoff's own code.
+package tests
