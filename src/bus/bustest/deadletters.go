@@ -20,17 +20,10 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 	n := newNames(t)
 	sid := n.session("dlq-admin")
 	a, b := n.message(sid, "a"), n.message(sid, "b")
-	send(t, q, a, b)
-	ss := acceptSession(t, q, sid, soon)
+	dls := deadLetterAll(t, q, a, b)
+	dlA, dlB := dls[0], dls[1]
 	ctx, cancel := context.WithTimeout(t.Context(), soon)
 	defer cancel()
-	for _, m := range receiveN(t, ss, 2) {
-		if err := ss.DeadLetter(ctx, m, "bustest.Admin", "for the admin test"); err != nil {
-			t.Fatalf("dead-letter %s: %v", m.Body, err)
-		}
-	}
-	closeSession(t, ss)
-	dlA, dlB := waitDeadLetter(t, q, a.ID, soon), waitDeadLetter(t, q, b.ID, soon)
 
 	// Peek from b's sequence number starts at b.
 	got, err := q.PeekDeadLetters(ctx, dlB.SequenceNumber, 1)
@@ -45,7 +38,7 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 	if m := findDeadLetter(t, q, a.ID); m != nil {
 		t.Errorf("after resubmit: %s still in the dead-letter queue", a.ID)
 	}
-	ss = acceptSession(t, q, sid, soon)
+	ss := acceptSession(t, q, sid, soon)
 	back := receiveN(t, ss, 1)[0]
 	if back.ID == a.ID {
 		t.Errorf("resubmitted copy kept the id %s, want a new one", a.ID)
@@ -77,6 +70,27 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 	if m := findDeadLetter(t, q, b.ID); m != nil {
 		t.Errorf("after purge: %s still in the dead-letter queue", b.ID)
 	}
+}
+
+// deadLetterAll sends msgs (all of one session), receives and dead-letters
+// them, and returns them as the dead-letter queue shows them.
+func deadLetterAll(t *testing.T, q Queue, msgs ...bus.Message) []*bus.ReceivedMessage {
+	t.Helper()
+	send(t, q, msgs...)
+	ss := acceptSession(t, q, msgs[0].SessionID, soon)
+	defer closeSession(t, ss)
+	ctx, cancel := context.WithTimeout(t.Context(), soon)
+	defer cancel()
+	for _, m := range receiveN(t, ss, len(msgs)) {
+		if err := ss.DeadLetter(ctx, m, "bustest.Admin", "for the admin test"); err != nil {
+			t.Fatalf("dead-letter %s: %v", m.Body, err)
+		}
+	}
+	var out []*bus.ReceivedMessage
+	for _, m := range msgs {
+		out = append(out, waitDeadLetter(t, q, m.ID, soon))
+	}
+	return out
 }
 
 // testDurability: messages and dead letters whose Send or settlement

@@ -5,7 +5,7 @@
 //
 // # How it works
 //
-// Five tables (migrations/0001_init.sql): messages (the active queue),
+// Four tables (migrations/0001_init.sql): messages (the active queue),
 // dead_letters, sessions (one row per session with messages, holding its
 // lock: an owner token and a locked-until time), and message_ids (the
 // duplicate-detection history).
@@ -27,13 +27,13 @@
 //
 // Every write goes through one goroutine owned by the Queue (writer.go). It
 // takes all operations waiting at that moment — sends, receives, settlements,
-// lock renewals — runs them in a single BEGIN IMMEDIATE transaction, each in
-// its own savepoint so that one failing operation does not undo the others,
-// commits (one fsync, WAL with synchronous=FULL), and only then answers every
-// caller. Many concurrent Send calls therefore cost one fsync together, yet
-// none returns before its message is on disk. Operations run in the order they
-// were submitted, so a Send that returned is ordered before any Send that
-// starts after it.
+// lock renewals — runs them in a single BEGIN IMMEDIATE transaction (an
+// operation that fails does so before writing, so it does not spoil the
+// others'), commits (one fsync: WAL with synchronous=FULL), and only then
+// answers every caller. Many concurrent Send calls therefore share one fsync,
+// yet none returns before its message is on disk. Operations run in the order
+// they were submitted, so a Send that returned is ordered before any Send
+// that starts after it.
 //
 // # Several processes
 //
@@ -45,9 +45,9 @@
 //
 // # Where it differs from Service Bus
 //
-// Sequence numbers are kept when a message is dead-lettered; no message size
-// limit; the lock duration has no 5-minute cap; a message's time to live is
-// capped by DefaultTimeToLive, as on Service Bus; Queue.Close does not release
-// the sessions still open — they stay locked until their lock runs out, as if
-// the process had crashed.
+// Sequence numbers are kept when a message is dead-lettered; there is no
+// message size limit and no 5-minute cap on the lock duration; a message's
+// time to live is capped by DefaultTimeToLive, as on Service Bus. And
+// Queue.Close does not release the sessions still open: they stay locked until
+// their lock runs out, as if the process had crashed.
 package sqlitebus

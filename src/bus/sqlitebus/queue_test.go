@@ -263,6 +263,27 @@ func TestCommitsCountOnlyWrites(t *testing.T) {
 	_ = s
 }
 
+// AcceptNextSession takes the free session whose oldest message has waited
+// longest; a released session queues up again by its oldest message left.
+func TestAcceptOldestFirst(t *testing.T) {
+	t.Parallel()
+	q := openQueue(t, tempPath(t), sqlitebus.Config{})
+	mustSend(t, q, msg("s1", "a", ""), msg("s2", "b", ""), msg("s1", "c", ""))
+	first := accept(t, q)
+	if first.ID() != "s1" {
+		t.Fatalf("first session: got %s, want s1", first.ID())
+	}
+	if err := first.Complete(t.Context(), receive(t, first, 1)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if next := accept(t, q); next.ID() != "s2" {
+		t.Errorf("after s1 released with only c left: got %s, want s2 (b is older)", next.ID())
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()

@@ -211,7 +211,7 @@ func (s *session) ID() string { return s.id }
 // busy) is retried at the next tick; the lock has half its duration left.
 func (s *session) renewLoop() {
 	defer close(s.renewDone)
-	t := time.NewTicker(s.q.cfg.LockDuration / 2)
+	t := time.NewTicker(max(s.q.cfg.LockDuration/2, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
