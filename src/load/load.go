@@ -36,7 +36,8 @@ type Config struct {
 	// terminal, and drain the run (default 4 and 2ms).
 	Watchers     int
 	PollInterval time.Duration
-	// DrainTimeout bounds the wait for the system to catch up (default 2m).
+	// DrainTimeout bounds the wait for the system to catch up, and for one
+	// watched operation to become visible (default 2m).
 	DrainTimeout time.Duration
 	// SkipVerify ends the run when sending ends: no drain, no checks, no
 	// accept-to-visible latency (for comparisons with a backlog that could
@@ -125,6 +126,7 @@ type watchJob struct {
 	id      string
 	applies bool
 	at      time.Time // when it was accepted
+	due     time.Time // when to poll it next (zero: at once)
 }
 
 // Run applies the load, then (unless SkipVerify) drains and verifies, and

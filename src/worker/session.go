@@ -52,9 +52,10 @@ func (w *Worker) accept(ctx context.Context) (bus.Session, error) {
 }
 
 // hold processes a session's messages, strictly in order and one at a time,
-// until the session is idle for IdleTimeout, it can no longer be used, or ctx
-// is done. Then it closes the session, which releases its lock: any message
-// received but not processed becomes available again and is delivered anew.
+// until the session is idle for IdleTimeout, has been held for
+// MaxSessionHold, can no longer be used, or ctx is done. Then it closes the
+// session, which releases its lock: any message received but not processed
+// becomes available again and is delivered anew.
 func (w *Worker) hold(ctx context.Context, s bus.Session) {
 	w.metrics.sessions.Inc()
 	defer w.metrics.sessions.Dec()
@@ -62,6 +63,7 @@ func (w *Worker) hold(ctx context.Context, s bus.Session) {
 	log.Debug("session accepted")
 	defer w.closeSession(ctx, s, log)
 
+	handBack := w.cfg.Now().Add(w.cfg.MaxSessionHold)
 	for ctx.Err() == nil {
 		msgs, err := w.receive(ctx, s)
 		switch {
@@ -87,6 +89,11 @@ func (w *Worker) hold(ctx context.Context, s bus.Session) {
 			if !w.process(ctx, s, m) {
 				return
 			}
+		}
+		if w.cfg.Now().After(handBack) {
+			// Fairness: other shipments may be waiting for a slot.
+			log.Debug("session held for MaxSessionHold, handing it back")
+			return
 		}
 	}
 }

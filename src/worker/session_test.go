@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -169,5 +170,41 @@ func TestIdleSessionIsReleased(t *testing.T) {
 		if !st.closed {
 			t.Errorf("session %d not closed", i)
 		}
+	}
+}
+
+// TestBusySessionIsHandedBack: a shipment whose messages keep coming must not
+// keep a worker slot while another shipment's older message waits.
+func TestBusySessionIsHandedBack(t *testing.T) {
+	b, s := newFakeBus(10), newFakeStore()
+	cfg := testConfig()
+	cfg.MaxSessions, cfg.ReceiveBatch, cfg.MaxSessionHold = 1, 1, time.Nanosecond
+	var busy []bus.Message
+	busy = append(busy, messages(t, upsert(t, "busy", testFields))...)
+	for range 19 {
+		busy = append(busy, messages(t, patch(t, "busy", shipment.Patch{Recipient: &testFields.Recipient}))...)
+	}
+	b.send(busy[:10]...)
+	b.send(messages(t, upsert(t, "quiet", testFields))...)
+	b.send(busy[10:]...)
+	start(t, b, s, cfg)
+	waitFor(t, "all 21 commands applied", func() bool { return s.operationCount() == 21 })
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	quietAt, busyLater := -1, -1
+	for i, c := range s.feed {
+		if c.Shipment == nil {
+			continue
+		}
+		if c.Shipment.ID == "quiet" {
+			quietAt = i
+		}
+		if c.Shipment.ID == "busy" && c.Shipment.Version == 11 {
+			busyLater = i
+		}
+	}
+	if quietAt < 0 || busyLater < 0 || quietAt > busyLater {
+		t.Errorf("quiet applied at feed index %d, busy's 11th command at %d: want quiet first (it was sent first)", quietAt, busyLater)
 	}
 }

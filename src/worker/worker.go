@@ -22,8 +22,14 @@ type Config struct {
 	// ReceiveBatch is how many messages one Receive may return. Default 32.
 	ReceiveBatch int
 	// IdleTimeout releases a session that had no message for this long, so
-	// that a worker slot goes back to other shipments. Default 1s.
+	// that a worker slot goes back to other shipments. Default 250ms.
 	IdleTimeout time.Duration
+	// MaxSessionHold hands a session back once it has been held this long,
+	// even while its messages keep coming, so that a busy shipment cannot
+	// keep a slot to itself while others wait (the bus offers the session
+	// with the oldest waiting message next). It is checked between batches,
+	// never with messages received but not processed. Default 1s.
+	MaxSessionHold time.Duration
 	// AcceptTimeout bounds one wait for a session; when it passes with no
 	// session the slot simply asks again. Default 5s.
 	AcceptTimeout time.Duration
@@ -70,7 +76,8 @@ func (c *Config) setDefaults() error {
 		def time.Duration
 		n   string
 	}{
-		{&c.IdleTimeout, time.Second, "IdleTimeout"},
+		{&c.IdleTimeout, 250 * time.Millisecond, "IdleTimeout"},
+		{&c.MaxSessionHold, time.Second, "MaxSessionHold"},
 		{&c.AcceptTimeout, 5 * time.Second, "AcceptTimeout"},
 		{&c.RetryBackoff, 100 * time.Millisecond, "RetryBackoff"},
 		{&c.MaxRetryBackoff, 5 * time.Second, "MaxRetryBackoff"},

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestLoadInProcess runs dropoff load briefly against a system it starts
+// itself, in each mode, and checks the run verified clean.
+func TestLoadInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole system twice")
+	}
+	for _, mode := range []string{modeAsync, modeSync} {
+		t.Run(mode, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "load.json")
+			var stdout, stderr bytes.Buffer
+			args := []string{"load", "--mode", mode, "--duration", "2s", "--rate", "150", "--concurrency", "8",
+				"--shipments", "20", "--drain-timeout", "20s", "--json", out}
+			if err := run(t.Context(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
+				t.Fatalf("dropoff load: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatalf("read report: %v", err)
+			}
+			var rep struct {
+				Accepted          int64    `json:"accepted"`
+				Rejected          int64    `json:"rejected"`
+				Errors            int64    `json:"errors"`
+				Lost              *int     `json:"lost"`
+				Duplicated        *int     `json:"duplicated"`
+				OutOfOrder        *int     `json:"out_of_order"`
+				Verified          bool     `json:"verified"`
+				CommitsPerCommand *float64 `json:"commits_per_command"`
+				Projection        *int     `json:"projection_mismatches"`
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatalf("decode report: %v\n%s", err, b)
+			}
+			if rep.Accepted == 0 || rep.Rejected == 0 {
+				t.Errorf("got %d accepted and %d rejected, want some of each", rep.Accepted, rep.Rejected)
+			}
+			if !rep.Verified || rep.Lost == nil || rep.Duplicated == nil || rep.OutOfOrder == nil {
+				t.Fatalf("report is not verified or lacks lost/duplicated/out_of_order:\n%s", b)
+			}
+			if *rep.Lost != 0 || *rep.Duplicated != 0 || *rep.OutOfOrder != 0 || rep.Errors != 0 {
+				t.Errorf("got lost %d, duplicated %d, out_of_order %d, errors %d; want 0 each",
+					*rep.Lost, *rep.Duplicated, *rep.OutOfOrder, rep.Errors)
+			}
+			if rep.CommitsPerCommand == nil || rep.Projection == nil || *rep.Projection != 0 {
+				t.Errorf("in-process run: got commits_per_command %v, projection_mismatches %v; want a number and 0",
+					rep.CommitsPerCommand, rep.Projection)
+			}
+		})
+	}
+}
