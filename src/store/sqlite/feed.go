@@ -19,9 +19,11 @@ import (
 // Why a reader can never skip an entry: positions come from AUTOINCREMENT
 // inside the write transaction, and write transactions are serialised (BEGIN
 // IMMEDIATE). The transaction holding position n commits or rolls back before
-// the next one can take n+1, so every snapshot a reader sees holds a prefix of
-// the feed. A rolled-back position is simply taken again by the next writer,
-// and no reader saw it.
+// another one can take a higher position (the Updates sharing a transaction,
+// group commit, commit their positions together), so every snapshot a reader
+// sees holds a prefix of the feed. A rolled-back position (with its
+// transaction, or with its Update's savepoint) is simply taken again by the
+// next writer, and no reader saw it.
 
 // changeDoc is the JSON payload of one feed entry. Its field names are a
 // stored format, independent of the Go field names.

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -14,6 +16,14 @@ type WriteStore struct {
 	db      pools
 	cfg     Config
 	commits atomic.Int64
+
+	// The writer goroutine (writer.go) and how Update and Close reach it.
+	updates    chan *update  // Updates waiting for the writer
+	batchTime  time.Duration // maxBatchTime
+	stop       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer has ended
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 var (
@@ -32,34 +42,45 @@ func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, 
 	if err != nil {
 		return nil, fmt.Errorf("open write store: %w", err)
 	}
-	return &WriteStore{db: db, cfg: cfg}, nil
+	s := &WriteStore{db: db, cfg: cfg, updates: make(chan *update, maxBatch), batchTime: maxBatchTime,
+		stop: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.writeLoop() // Close stops it and waits for it
+	return s, nil
 }
 
-// Close closes the database. Updates in flight fail.
-func (s *WriteStore) Close() error { return s.db.close() }
+// Close waits for the transaction in flight to commit, fails the Updates
+// still waiting for the writer, stops the writer and closes the database.
+// Updates called after Close fail.
+func (s *WriteStore) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.writerDone
+		s.closeErr = s.db.close()
+	})
+	return s.closeErr
+}
 
-// Commits counts the write transactions Update has committed, so a test or a
-// benchmark can check that one command costs one commit.
+// Commits counts the write transactions committed. With group commit one
+// transaction may hold the Updates of many concurrent callers, so a test or a
+// benchmark can check how many commands share an fsync.
 func (s *WriteStore) Commits() int64 { return s.commits.Load() }
 
-// Update runs fn in one BEGIN IMMEDIATE transaction: it holds the file's write
-// lock from the start, so fn's reads cannot go stale before it writes. It
-// commits if fn returns nil and reports a failed commit; otherwise nothing fn
-// did is kept.
+// Update runs fn in a BEGIN IMMEDIATE transaction, which holds the file's
+// write lock from the start, so fn's reads cannot go stale before it writes.
+// Concurrent Updates share one transaction (group commit, writer.go), each
+// in its own savepoint: fn runs alone, after the fns committed before it,
+// and if it fails nothing it did is kept while the others' work is. Update
+// returns nil only once the transaction holding fn's work has committed.
+//
+// If ctx ends before fn starts, fn never runs and Update returns ctx.Err().
+// If it has ended when fn returns nil, fn's work is undone and Update reports
+// it, as a failed commit would be. Once fn's work is in the transaction,
+// Update waits for the commit whatever ctx does.
 func (s *WriteStore) Update(ctx context.Context, fn func(ctx context.Context, tx store.WriteTx) error) error {
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin write transaction: %w", err)
-	}
-	defer tx.Rollback() // a no-op once committed; undoes everything otherwise
-	if err := fn(ctx, &writeTx{tx: tx, now: s.cfg.Now}); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit write transaction: %w", err)
-	}
-	s.commits.Add(1)
-	return nil
+	return s.submit(&update{ctx: ctx, fn: fn, done: make(chan struct{})})
 }
 
 // Shipments lists live shipments with id > after, in id order, at most limit.

@@ -21,8 +21,25 @@ type writeTx struct {
 
 var _ store.WriteTx = (*writeTx)(nil)
 
+// shield checks that the caller is still there, then returns a context for
+// the statements that the caller's cancellation cannot interrupt. The
+// transaction is shared with other callers (group commit), and a statement
+// interrupted by a cancelled context makes the driver discard the connection
+// and with it everybody's transaction. A cancelled caller fails at its next
+// statement instead, and its savepoint is rolled back.
+func shield(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 // Operation returns the recorded outcome of operation id: the inbox check.
 func (t *writeTx) Operation(ctx context.Context, id string) (operation.Operation, bool, error) {
+	ctx, err := shield(ctx)
+	if err != nil {
+		return operation.Operation{}, false, err
+	}
 	o, err := scanOperation(t.tx.QueryRowContext(ctx,
 		"SELECT "+operationColumns+" FROM operations WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -36,6 +53,10 @@ func (t *writeTx) Operation(ctx context.Context, id string) (operation.Operation
 
 // Shipment returns the shipment's current state, a tombstone included.
 func (t *writeTx) Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error) {
+	ctx, err := shield(ctx)
+	if err != nil {
+		return shipment.Shipment{}, false, err
+	}
 	var deleted bool
 	s, err := scanShipment(t.tx.QueryRowContext(ctx,
 		"SELECT "+shipmentColumns+", deleted FROM shipments WHERE id = ?", id), &deleted)
@@ -51,8 +72,12 @@ func (t *writeTx) Shipment(ctx context.Context, id string) (shipment.Shipment, b
 
 // IdempotencyKey returns the first use of a key digest.
 func (t *writeTx) IdempotencyKey(ctx context.Context, keyDigest string) (store.IdempotencyKey, bool, error) {
+	ctx, err := shield(ctx)
+	if err != nil {
+		return store.IdempotencyKey{}, false, err
+	}
 	k := store.IdempotencyKey{KeyDigest: keyDigest}
-	err := t.tx.QueryRowContext(ctx,
+	err = t.tx.QueryRowContext(ctx,
 		"SELECT request_digest, operation_id FROM idempotency_keys WHERE key_digest = ?", keyDigest).
 		Scan(&k.RequestDigest, &k.OperationID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -70,6 +95,10 @@ func (t *writeTx) IdempotencyKey(ctx context.Context, keyDigest string) (store.I
 func (t *writeTx) Record(ctx context.Context, r store.Record) error {
 	if r.Operation.ID == "" {
 		return errors.New("record: operation has no id")
+	}
+	ctx, err := shield(ctx)
+	if err != nil {
+		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
 	}
 	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT record"); err != nil {
 		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
