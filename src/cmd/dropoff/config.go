@@ -32,8 +32,9 @@ type config struct {
 	WriteDB string
 	ReadDB  string
 
-	WorkerSessions int
-	WorkerBatch    int
+	WorkerSessions    int
+	WorkerBatch       int
+	WorkerIdleTimeout time.Duration
 
 	AdminToken string
 
@@ -115,7 +116,8 @@ var settings = []setting{
 	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", 10*time.Minute, "how long the queue remembers message ids to drop duplicates (Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
 	stringSetting("write-db", "DROPOFF_WRITE_DB", "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
 	stringSetting("read-db", "DROPOFF_READ_DB", "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
-	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", 16, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
+	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", 64, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
+	durationSetting("worker-idle-timeout", "DROPOFF_WORKER_IDLE_TIMEOUT", 20*time.Millisecond, "how long a worker keeps a session with no message before taking another shipment's", func(c *config) *time.Duration { return &c.WorkerIdleTimeout }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
 	stringSetting("mode", "DROPOFF_MODE", modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
@@ -146,6 +148,9 @@ func (c config) validate() error {
 	var errs []error
 	if c.WorkerSessions < 1 {
 		errs = append(errs, errors.New("worker-sessions must be at least 1"))
+	}
+	if c.WorkerIdleTimeout < time.Millisecond {
+		errs = append(errs, errors.New("worker-idle-timeout must be at least 1ms"))
 	}
 	if c.WorkerBatch < 1 {
 		errs = append(errs, errors.New("worker-batch must be at least 1"))

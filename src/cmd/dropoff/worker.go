@@ -21,6 +21,7 @@ func startWorker(ctx context.Context, p *process) error {
 	wk, err := worker.New(q, w, worker.Config{
 		MaxSessions:  p.cfg.WorkerSessions,
 		ReceiveBatch: p.cfg.WorkerBatch,
+		IdleTimeout:  p.cfg.WorkerIdleTimeout,
 		DeadLetters:  q,
 		Logger:       p.logger,
 		Registerer:   p.reg,
