@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/store"
 	"github.com/dropoff-dev/dropoff/src/store/sqlite"
 )
 
@@ -58,4 +59,26 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			b.ReportMetric(float64(s.Commits())/float64(b.N), "commits/command")
 		})
 	}
+}
+
+// BenchmarkProjectionOperation measures the query API's hottest read, GET
+// /v1/operations/{id}: many goroutines reading one applied operation from
+// the projection's read pool at once.
+func BenchmarkProjectionOperation(b *testing.B) {
+	p := openProjection(b, sqlite.Config{})
+	r := created("s1", time.Unix(1, 0))
+	c := store.Change{Position: 1, Operation: r.Operation, Shipment: r.Shipment, Change: r.Change, CommittedAt: time.Unix(1, 0)}
+	if err := p.Apply(b.Context(), []store.Change{c}, 1); err != nil {
+		b.Fatalf("Apply: %v", err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			o, ok, err := p.Operation(b.Context(), r.Operation.ID)
+			if err != nil || !ok || o.ID != r.Operation.ID {
+				b.Errorf("Operation = %q, %v, %v; want %q, true, nil", o.ID, ok, err, r.Operation.ID)
+				return
+			}
+		}
+	})
 }

@@ -72,8 +72,7 @@ func (t *writeTx) appendChange(ctx context.Context, r store.Record) error {
 	if err != nil {
 		return fmt.Errorf("encode change: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO changes
-		(operation_id, shipment_id, change_type, payload, committed_at) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := t.stmt(ctx, t.st.appendChange).ExecContext(ctx,
 		r.Operation.ID, r.Operation.ShipmentID, string(r.Change), string(payload), formatTime(t.now())); err != nil {
 		return fmt.Errorf("append change: %w", err)
 	}
@@ -98,8 +97,7 @@ func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) ([
 	if limit < 1 {
 		return nil, fmt.Errorf("read changes: limit %d must be positive", limit)
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT position, payload, committed_at FROM changes
-		WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
+	rows, err := s.st.readChanges.QueryContext(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read changes after %d: %w", after, err)
 	}
@@ -126,7 +124,7 @@ func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) ([
 // Head returns the highest committed position (0 for an empty feed).
 func (s *WriteStore) Head(ctx context.Context) (int64, error) {
 	var head int64
-	if err := s.db.read.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM changes").Scan(&head); err != nil {
+	if err := s.st.head.QueryRowContext(ctx).Scan(&head); err != nil {
 		return 0, fmt.Errorf("read feed head: %w", err)
 	}
 	return head, nil

@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -13,6 +13,7 @@ import (
 // applies the change feed to it (Apply) and the query API reads it (Queries).
 type Projection struct {
 	db      pools
+	st      *projectionStatements // prepared once (statements.go)
 	cfg     Config
 	commits atomic.Int64
 }
@@ -33,11 +34,15 @@ func OpenProjection(ctx context.Context, path string, cfg Config) (*Projection, 
 	if err != nil {
 		return nil, fmt.Errorf("open projection: %w", err)
 	}
-	return &Projection{db: db, cfg: cfg}, nil
+	st, err := prepareProjectionStatements(ctx, db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open projection: %w", err), db.close())
+	}
+	return &Projection{db: db, st: st, cfg: cfg}, nil
 }
 
-// Close closes the database.
-func (p *Projection) Close() error { return p.db.close() }
+// Close closes the statements and the database; calls after it fail.
+func (p *Projection) Close() error { return errors.Join(p.st.all.close(), p.db.close()) }
 
 // Commits counts the transactions Apply has committed.
 func (p *Projection) Commits() int64 { return p.commits.Load() }
@@ -52,8 +57,9 @@ func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead
 		return fmt.Errorf("begin apply: %w", err)
 	}
 	defer tx.Rollback() // a no-op once committed; undoes the batch otherwise
+	stmts := newTxStatements(tx)
 	var checkpoint int64
-	if err := tx.QueryRowContext(ctx, "SELECT checkpoint FROM projector_state WHERE id = 1").Scan(&checkpoint); err != nil {
+	if err := stmts.stmt(ctx, p.st.checkpoint).QueryRowContext(ctx).Scan(&checkpoint); err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
 	var last *store.Change
@@ -62,12 +68,12 @@ func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead
 		if c.Position <= checkpoint {
 			continue // applied already, by an earlier batch or earlier in this one
 		}
-		if err := applyChange(ctx, tx, c); err != nil {
+		if err := p.applyChange(ctx, stmts, c); err != nil {
 			return fmt.Errorf("apply change %d: %w", c.Position, err)
 		}
 		checkpoint, last = c.Position, c
 	}
-	if err := p.saveState(ctx, tx, checkpoint, feedHead, last); err != nil {
+	if err := p.saveState(ctx, stmts, checkpoint, feedHead, last); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -79,13 +85,12 @@ func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead
 
 // saveState moves the checkpoint and records the feed head; the head never
 // goes back, even if a stale batch is applied again.
-func (p *Projection) saveState(ctx context.Context, tx *sql.Tx, checkpoint, feedHead int64, last *store.Change) error {
+func (p *Projection) saveState(ctx context.Context, stmts *txStatements, checkpoint, feedHead int64, last *store.Change) error {
 	var err error
 	if last == nil {
-		_, err = tx.ExecContext(ctx, "UPDATE projector_state SET feed_head = MAX(feed_head, ?) WHERE id = 1", feedHead)
+		_, err = stmts.stmt(ctx, p.st.saveFeedHead).ExecContext(ctx, feedHead)
 	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE projector_state SET checkpoint = ?, feed_head = MAX(feed_head, ?),
-			last_committed_at = ?, last_applied_at = ? WHERE id = 1`,
+		_, err = stmts.stmt(ctx, p.st.saveCheckpoint).ExecContext(ctx,
 			checkpoint, feedHead, formatTime(last.CommittedAt), formatTime(p.cfg.Now()))
 	}
 	if err != nil {
@@ -99,33 +104,23 @@ func (p *Projection) saveState(ctx context.Context, tx *sql.Tx, checkpoint, feed
 // transaction. Writing the operation and the shipment together is what gives
 // read-your-writes: a reader that sees the operation Succeeded sees its
 // shipment version, or a later one.
-func applyChange(ctx context.Context, tx *sql.Tx, c *store.Change) error {
+func (p *Projection) applyChange(ctx context.Context, stmts *txStatements, c *store.Change) error {
 	if s := c.Shipment; s != nil {
 		var err error
 		if s.Deleted {
-			_, err = tx.ExecContext(ctx, "DELETE FROM shipments WHERE id = ?", s.ID)
+			_, err = stmts.stmt(ctx, p.st.deleteShipment).ExecContext(ctx, s.ID)
 		} else {
-			_, err = tx.ExecContext(ctx, "INSERT INTO shipments ("+shipmentColumns+") VALUES ("+placeholders(9)+`)
-				ON CONFLICT (id) DO UPDATE SET recipient = excluded.recipient,
-				destination = excluded.destination, weight_grams = excluded.weight_grams,
-				service = excluded.service, status = excluded.status, version = excluded.version,
-				created_at = excluded.created_at, updated_at = excluded.updated_at`, shipmentArgs(*s)...)
+			_, err = stmts.stmt(ctx, p.st.upsertShipment).ExecContext(ctx, shipmentArgs(*s)...)
 		}
 		if err != nil {
 			return fmt.Errorf("save shipment %s: %w", s.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO history
-			(shipment_id, version, type, status, at, operation_id) VALUES (?, ?, ?, ?, ?, ?)`,
+		if _, err := stmts.stmt(ctx, p.st.addHistory).ExecContext(ctx,
 			s.ID, s.Version, string(c.Change), string(s.Status), formatTime(s.UpdatedAt), c.Operation.ID); err != nil {
 			return fmt.Errorf("add history of %s version %d: %w", s.ID, s.Version, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO operations ("+operationColumns+") VALUES ("+placeholders(9)+`)
-		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, shipment_id = excluded.shipment_id,
-		status = excluded.status, resource_version = excluded.resource_version,
-		error_code = excluded.error_code, error_message = excluded.error_message,
-		created_at = excluded.created_at, last_updated_at = excluded.last_updated_at`,
-		operationArgs(c.Operation)...); err != nil {
+	if _, err := stmts.stmt(ctx, p.st.upsertOperation).ExecContext(ctx, operationArgs(c.Operation)...); err != nil {
 		return fmt.Errorf("save operation %s: %w", c.Operation.ID, err)
 	}
 	return nil

@@ -16,8 +16,7 @@ import (
 
 // Shipment returns a live shipment; false if unknown or cancelled.
 func (p *Projection) Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error) {
-	s, err := scanShipment(p.db.read.QueryRowContext(ctx,
-		"SELECT "+shipmentColumns+" FROM shipments WHERE id = ?", id))
+	s, err := scanShipment(p.st.shipment.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return shipment.Shipment{}, false, nil
 	}
@@ -35,14 +34,13 @@ func (p *Projection) Shipments(ctx context.Context, q store.ListQuery) ([]shipme
 	if q.Limit < 1 {
 		return nil, false, fmt.Errorf("list shipments: limit %d must be positive", q.Limit)
 	}
-	query := "SELECT " + shipmentColumns + " FROM shipments WHERE id > ? ORDER BY id LIMIT ?"
-	args := []any{q.After, q.Limit + 1}
-	if q.Status != "" {
-		// Served by the (status, id) index.
-		query = "SELECT " + shipmentColumns + " FROM shipments WHERE status = ? AND id > ? ORDER BY id LIMIT ?"
-		args = append([]any{string(q.Status)}, args...)
+	var rows *sql.Rows
+	var err error
+	if q.Status == "" {
+		rows, err = p.st.shipments.QueryContext(ctx, q.After, q.Limit+1)
+	} else {
+		rows, err = p.st.shipmentsByStatus.QueryContext(ctx, string(q.Status), q.After, q.Limit+1)
 	}
-	rows, err := p.db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list shipments: %w", err)
 	}
@@ -66,8 +64,7 @@ func (p *Projection) Shipments(ctx context.Context, q store.ListQuery) ([]shipme
 
 // History lists a shipment's applied changes in version order.
 func (p *Projection) History(ctx context.Context, id string) ([]store.HistoryEntry, bool, error) {
-	rows, err := p.db.read.QueryContext(ctx, `SELECT version, type, status, at, operation_id
-		FROM history WHERE shipment_id = ? ORDER BY version`, id)
+	rows, err := p.st.history.QueryContext(ctx, id)
 	if err != nil {
 		return nil, false, fmt.Errorf("read history of %s: %w", id, err)
 	}
@@ -92,8 +89,7 @@ func (p *Projection) History(ctx context.Context, id string) ([]store.HistoryEnt
 
 // Operation returns a recorded operation; false if none is recorded yet.
 func (p *Projection) Operation(ctx context.Context, id string) (operation.Operation, bool, error) {
-	o, err := scanOperation(p.db.read.QueryRowContext(ctx,
-		"SELECT "+operationColumns+" FROM operations WHERE id = ?", id))
+	o, err := scanOperation(p.st.operation.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return operation.Operation{}, false, nil
 	}
@@ -116,12 +112,12 @@ func (p *Projection) Stats(ctx context.Context) (store.Stats, error) {
 	for _, s := range shipment.Statuses {
 		st.ByStatus[s] = 0
 	}
-	if err := countByStatus(ctx, tx, st.ByStatus); err != nil {
+	if err := countByStatus(ctx, tx.StmtContext(ctx, p.st.countByStatus), st.ByStatus); err != nil {
 		return store.Stats{}, err
 	}
 	var committed, applied sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT checkpoint, feed_head, last_committed_at, last_applied_at
-		FROM projector_state WHERE id = 1`).Scan(&st.Checkpoint, &st.FeedHead, &committed, &applied); err != nil {
+	state := tx.StmtContext(ctx, p.st.projectorState).QueryRowContext(ctx)
+	if err := state.Scan(&st.Checkpoint, &st.FeedHead, &committed, &applied); err != nil {
 		return store.Stats{}, fmt.Errorf("read projector state: %w", err)
 	}
 	if st.LastCommittedAt, err = parseNullTime(committed); err != nil {
@@ -133,8 +129,9 @@ func (p *Projection) Stats(ctx context.Context) (store.Stats, error) {
 	return st, nil
 }
 
-func countByStatus(ctx context.Context, tx *sql.Tx, into map[shipment.Status]int64) error {
-	rows, err := tx.QueryContext(ctx, "SELECT status, COUNT(*) FROM shipments GROUP BY status")
+// countByStatus runs the countByStatus statement, bound to Stats's transaction.
+func countByStatus(ctx context.Context, stmt *sql.Stmt, into map[shipment.Status]int64) error {
+	rows, err := stmt.QueryContext(ctx)
 	if err != nil {
 		return fmt.Errorf("count shipments: %w", err)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -169,12 +168,13 @@ func (s *WriteStore) commitBatch(pending []*update) (ran, rest []*update, err er
 		return pending, nil, fmt.Errorf("begin write transaction: %w", err)
 	}
 	defer tx.Rollback() // a no-op once committed
+	stmts := newTxStatements(tx)
 	begun, anyKept := time.Now(), false
 	n := 0
 	for n < len(pending) && (n == 0 || time.Since(begun) < s.batchTime) {
 		u := pending[n]
 		n++
-		kept, fatal := s.runOne(ctx, tx, u, len(pending) == 1)
+		kept, fatal := s.runOne(ctx, stmts, u, len(pending) == 1)
 		if fatal != nil { // the transaction is in an unknown state: give it up
 			return pending[:n], pending[n:], fatal
 		}
@@ -196,7 +196,7 @@ func (s *WriteStore) commitBatch(pending []*update) (ran, rest []*update, err er
 // reports that fn succeeded, its work kept; fatal, that a savepoint statement
 // failed. An update alone in its transaction needs no savepoint (two
 // statements saved): if it fails, the whole transaction is rolled back.
-func (s *WriteStore) runOne(ctx context.Context, tx *sql.Tx, u *update, alone bool) (kept bool, fatal error) {
+func (s *WriteStore) runOne(ctx context.Context, stmts *txStatements, u *update, alone bool) (kept bool, fatal error) {
 	if !u.state.CompareAndSwap(queued, started) {
 		return false, nil // withdrawn by its caller
 	}
@@ -205,19 +205,19 @@ func (s *WriteStore) runOne(ctx context.Context, tx *sql.Tx, u *update, alone bo
 		return false, nil
 	}
 	if alone {
-		s.call(u, tx)
+		s.call(u, stmts)
 		return u.ok(), nil
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT caller"); err != nil {
+	if _, err := stmts.stmt(ctx, s.st.savepointCaller).ExecContext(ctx); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
-	s.call(u, tx)
+	s.call(u, stmts)
 	if !u.ok() {
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO caller"); err != nil {
+		if _, err := stmts.stmt(ctx, s.st.rollbackToCaller).ExecContext(ctx); err != nil {
 			return false, fmt.Errorf("roll back to savepoint: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE caller"); err != nil {
+	if _, err := stmts.stmt(ctx, s.st.releaseCaller).ExecContext(ctx); err != nil {
 		return false, fmt.Errorf("release savepoint: %w", err)
 	}
 	return u.ok(), nil
@@ -225,13 +225,13 @@ func (s *WriteStore) runOne(ctx context.Context, tx *sql.Tx, u *update, alone bo
 
 // call runs u's fn, catching a panic so that the writer survives it and
 // the caller's goroutine can raise it again.
-func (s *WriteStore) call(u *update, tx *sql.Tx) {
+func (s *WriteStore) call(u *update, stmts *txStatements) {
 	defer func() {
 		if p := recover(); p != nil {
 			u.panicked = p
 		}
 	}()
-	u.err = u.fn(u.ctx, &writeTx{tx: tx, now: s.cfg.Now})
+	u.err = u.fn(u.ctx, &writeTx{tx: stmts.tx, st: s.st, stmts: stmts, now: s.cfg.Now})
 	if u.err == nil && u.ctx.Err() != nil {
 		// Its caller left after fn and before the commit, and may assume
 		// the work was not done: make sure of it, as a failed commit would.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 // WriteStore is the worker's database and its change feed, in one SQLite file.
 type WriteStore struct {
 	db      pools
+	st      *writeStatements // prepared once (statements.go)
 	cfg     Config
 	commits atomic.Int64
 
@@ -42,7 +44,11 @@ func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, 
 	if err != nil {
 		return nil, fmt.Errorf("open write store: %w", err)
 	}
-	s := &WriteStore{db: db, cfg: cfg, updates: make(chan *update, maxBatch), batchTime: maxBatchTime,
+	st, err := prepareWriteStatements(ctx, db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open write store: %w", err), db.close())
+	}
+	s := &WriteStore{db: db, st: st, cfg: cfg, updates: make(chan *update, maxBatch), batchTime: maxBatchTime,
 		stop: make(chan struct{}), writerDone: make(chan struct{})}
 	go s.writeLoop() // Close stops it and waits for it
 	return s, nil
@@ -50,12 +56,12 @@ func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, 
 
 // Close waits for the transaction in flight to commit, fails the Updates
 // still waiting for the writer, stops the writer and closes the database.
-// Updates called after Close fail.
+// Updates called after Close fail, and so do reads.
 func (s *WriteStore) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
-		<-s.writerDone
-		s.closeErr = s.db.close()
+		<-s.writerDone // the writer's statements are no longer in use
+		s.closeErr = errors.Join(s.st.all.close(), s.db.close())
 	})
 	return s.closeErr
 }

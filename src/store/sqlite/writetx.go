@@ -15,9 +15,14 @@ import (
 // writeTx is the store.WriteTx of one Update. Every read sees the file as
 // this transaction leaves it: it holds the write lock, so nobody else writes.
 type writeTx struct {
-	tx  *sql.Tx
-	now func() time.Time
+	tx    *sql.Tx          // the transaction, shared with the rest of the batch
+	st    *writeStatements // the store's prepared statements,
+	stmts *txStatements    // bound to tx once each
+	now   func() time.Time
 }
+
+// stmt returns the prepared statement s bound to the transaction.
+func (t *writeTx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt { return t.stmts.stmt(ctx, s) }
 
 var _ store.WriteTx = (*writeTx)(nil)
 
@@ -40,8 +45,7 @@ func (t *writeTx) Operation(ctx context.Context, id string) (operation.Operation
 	if err != nil {
 		return operation.Operation{}, false, err
 	}
-	o, err := scanOperation(t.tx.QueryRowContext(ctx,
-		"SELECT "+operationColumns+" FROM operations WHERE id = ?", id))
+	o, err := scanOperation(t.stmt(ctx, t.st.operation).QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return operation.Operation{}, false, nil
 	}
@@ -58,8 +62,7 @@ func (t *writeTx) Shipment(ctx context.Context, id string) (shipment.Shipment, b
 		return shipment.Shipment{}, false, err
 	}
 	var deleted bool
-	s, err := scanShipment(t.tx.QueryRowContext(ctx,
-		"SELECT "+shipmentColumns+", deleted FROM shipments WHERE id = ?", id), &deleted)
+	s, err := scanShipment(t.stmt(ctx, t.st.shipment).QueryRowContext(ctx, id), &deleted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return shipment.Shipment{}, false, nil
 	}
@@ -77,9 +80,7 @@ func (t *writeTx) IdempotencyKey(ctx context.Context, keyDigest string) (store.I
 		return store.IdempotencyKey{}, false, err
 	}
 	k := store.IdempotencyKey{KeyDigest: keyDigest}
-	err = t.tx.QueryRowContext(ctx,
-		"SELECT request_digest, operation_id FROM idempotency_keys WHERE key_digest = ?", keyDigest).
-		Scan(&k.RequestDigest, &k.OperationID)
+	err = t.stmt(ctx, t.st.idempotencyKey).QueryRowContext(ctx, keyDigest).Scan(&k.RequestDigest, &k.OperationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.IdempotencyKey{}, false, nil
 	}
@@ -100,16 +101,16 @@ func (t *writeTx) Record(ctx context.Context, r store.Record) error {
 	if err != nil {
 		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
 	}
-	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT record"); err != nil {
+	if _, err := t.stmt(ctx, t.st.savepointRecord).ExecContext(ctx); err != nil {
 		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
 	}
 	if err := t.record(ctx, r); err != nil {
-		if _, rbErr := t.tx.ExecContext(ctx, "ROLLBACK TO record"); rbErr != nil {
+		if _, rbErr := t.stmt(ctx, t.st.rollbackToRecord).ExecContext(ctx); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
 		}
 		return err
 	}
-	if _, err := t.tx.ExecContext(ctx, "RELEASE record"); err != nil {
+	if _, err := t.stmt(ctx, t.st.releaseRecord).ExecContext(ctx); err != nil {
 		return fmt.Errorf("record operation %s: %w", r.Operation.ID, err)
 	}
 	return nil
@@ -126,9 +127,7 @@ func (t *writeTx) record(ctx context.Context, r store.Record) error {
 		return err
 	}
 	if k := r.IdempotencyKey; k != nil {
-		res, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys
-			(key_digest, request_digest, operation_id, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (key_digest) DO NOTHING`,
+		res, err := t.stmt(ctx, t.st.insertKey).ExecContext(ctx,
 			k.KeyDigest, k.RequestDigest, k.OperationID, formatTime(t.now()))
 		if err := conflictUnlessOneRow(res, err); err != nil {
 			return fmt.Errorf("record idempotency key: %w", err)
@@ -147,12 +146,9 @@ func (t *writeTx) saveShipment(ctx context.Context, s shipment.Shipment) error {
 	var res sql.Result
 	var err error
 	if s.Version == 1 {
-		res, err = t.tx.ExecContext(ctx, "INSERT INTO shipments ("+shipmentColumns+", deleted) VALUES ("+
-			placeholders(10)+") ON CONFLICT (id) DO NOTHING", append(shipmentArgs(s), s.Deleted)...)
-	} else {
-		res, err = t.tx.ExecContext(ctx, `UPDATE shipments SET recipient = ?, destination = ?,
-			weight_grams = ?, service = ?, status = ?, version = ?, created_at = ?, updated_at = ?,
-			deleted = ? WHERE id = ? AND version = ?`,
+		res, err = t.stmt(ctx, t.st.insertShipment).ExecContext(ctx, append(shipmentArgs(s), s.Deleted)...)
+	} else { // arguments in the order of updateShipment's placeholders (statements.go)
+		res, err = t.stmt(ctx, t.st.updateShipment).ExecContext(ctx,
 			s.Recipient, s.Destination, s.WeightGrams, string(s.Service), string(s.Status), s.Version,
 			formatTime(s.CreatedAt), formatTime(s.UpdatedAt), s.Deleted, s.ID, s.Version-1)
 	}
@@ -165,13 +161,7 @@ func (t *writeTx) saveShipment(ctx context.Context, s shipment.Shipment) error {
 // saveOperation inserts the operation, or replaces one that was dead-lettered
 // (its message was resubmitted). Any other recorded outcome is final.
 func (t *writeTx) saveOperation(ctx context.Context, o operation.Operation) error {
-	res, err := t.tx.ExecContext(ctx, "INSERT INTO operations ("+operationColumns+") VALUES ("+
-		placeholders(9)+`) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
-			shipment_id = excluded.shipment_id, status = excluded.status,
-			resource_version = excluded.resource_version, error_code = excluded.error_code,
-			error_message = excluded.error_message, created_at = excluded.created_at,
-			last_updated_at = excluded.last_updated_at
-		WHERE operations.status = ? AND operations.error_code = ?`,
+	res, err := t.stmt(ctx, t.st.saveOperation).ExecContext(ctx,
 		append(operationArgs(o), string(operation.Failed), string(operation.CodeDeadLettered))...)
 	if err := conflictUnlessOneRow(res, err); err != nil {
 		return fmt.Errorf("record operation %s: %w", o.ID, err)
