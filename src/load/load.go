@@ -46,11 +46,12 @@ type Config struct {
 	// Progress, when set, gets a progress line every second.
 	Progress io.Writer
 	// When the caller runs the system in-process: Commits returns the
-	// SQLite commits of all its stores so far, WriteCommits those of the
-	// write store, and CheckProjection compares the projection with the
-	// write database, returning how many shipments differ. Nil: n/a.
+	// SQLite commits of all its stores so far, Applied the commands applied
+	// to the write store so far (its change feed's head), and
+	// CheckProjection compares the projection with the write database,
+	// returning how many shipments differ. Nil: n/a.
 	Commits         func() int64
-	WriteCommits    func() int64
+	Applied         func() int64
 	CheckProjection func(ctx context.Context) (int, error)
 	// RunID prefixes the shipment ids, so that runs against one system do
 	// not mix (default: random). Seed seeds the generator (0: random).
@@ -152,16 +153,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Rate > 0 {
 		rep.Loop = fmt.Sprintf("open, %g/s, at most %d in flight", cfg.Rate, cfg.Concurrency)
 	}
-	commits0, write0 := counter(cfg.Commits), counter(cfg.WriteCommits)
+	commits0, applied0 := counter(cfg.Commits), counter(cfg.Applied)
 
 	start := time.Now()
-	window, write1, err := r.sendPhase(ctx, start)
+	window, applied1, err := r.sendPhase(ctx, start)
 	if err != nil {
 		return Report{}, err
 	}
 	rep.fillSend(r, window)
-	if write1 >= 0 && window > 0 {
-		rep.AppliedPerSec = ptr(float64(write1-write0) / window.Seconds())
+	if applied1 >= 0 && window > 0 {
+		rep.AppliedPerSec = ptr(float64(applied1-applied0) / window.Seconds())
 	}
 	if !cfg.SkipVerify {
 		if err := r.drain(ctx); err != nil {
@@ -213,7 +214,7 @@ func (r *runner) sendPhase(ctx context.Context, start time.Time) (time.Duration,
 	} else {
 		r.closedLoop(ctx, sctx)
 	}
-	window, writes := time.Since(start), counter(r.cfg.WriteCommits)
+	window, applied := time.Since(start), counter(r.cfg.Applied)
 	stopSending()
 	progress.Wait()
 	close(r.watch)
@@ -221,7 +222,7 @@ func (r *runner) sendPhase(ctx context.Context, start time.Time) (time.Duration,
 		stopWatching()
 	}
 	watchers.Wait()
-	return window, writes, ctx.Err()
+	return window, applied, ctx.Err()
 }
 
 // closedLoop runs Concurrency senders, each sending its next command as soon

@@ -35,8 +35,8 @@ type Report struct {
 	E2EPerSec    float64 `json:"e2e_per_sec"`
 	DrainSeconds float64 `json:"drain_s"` // from the end of sending to the end of the drain
 	Drained      bool    `json:"drained"`
-	// AppliedPerSec is write-store commits per second while commands were
-	// sent (in-process only).
+	// AppliedPerSec is commands applied to the write store per second while
+	// commands were sent (in-process only).
 	AppliedPerSec *float64 `json:"applied_per_sec"`
 	// Watched operations were polled until terminal (a sample; see the package doc).
 	Watched    int64   `json:"watched"`

@@ -175,7 +175,13 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	}
 	cfg.Target = l.url
 	cfg.Commits = func() int64 { return commitsOf(l.p.q) + commitsOf(l.p.w) + commitsOf(l.p.p) }
-	cfg.WriteCommits = func() int64 { return commitsOf(l.p.w) }
+	cfg.Applied = func() int64 {
+		head, err := l.p.w.Head(ctx) // SQLite's feed positions are dense: one per applied command
+		if err != nil {
+			return 0
+		}
+		return head
+	}
 	cfg.CheckProjection = func(ctx context.Context) (int, error) { return compareProjection(ctx, l.p.w, l.p.p) }
 	return load.Run(ctx, cfg)
 }
