@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/servicebus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
@@ -29,7 +31,7 @@ type queue interface {
 }
 
 // openQueue opens Service Bus when it is configured, the embedded queue otherwise.
-func openQueue(ctx context.Context, c config, logger *slog.Logger) (queue, func() error, error) {
+func openQueue(ctx context.Context, c config, logger *slog.Logger, reg prometheus.Registerer) (queue, func() error, error) {
 	if c.ServiceBusNamespace != "" || c.ServiceBusConnectionString != "" {
 		q, err := servicebus.Open(ctx, servicebus.Config{
 			Namespace:        c.ServiceBusNamespace,
@@ -44,7 +46,8 @@ func openQueue(ctx context.Context, c config, logger *slog.Logger) (queue, func(
 				DefaultTimeToLive:      c.QueueTTL,
 				DeadLetterOnExpiration: true,
 			},
-			Logger: logger,
+			Logger:     logger,
+			Registerer: reg,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("open service bus queue %s: %w", c.ServiceBusQueue, err)
@@ -62,6 +65,7 @@ func openQueue(ctx context.Context, c config, logger *slog.Logger) (queue, func(
 		DuplicateWindow:   c.DuplicateWindow,
 		DefaultTimeToLive: c.QueueTTL,
 		Logger:            logger,
+		Registerer:        reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open embedded queue: %w", err)

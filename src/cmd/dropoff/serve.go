@@ -53,7 +53,7 @@ type process struct {
 
 func (p *process) queue(ctx context.Context) (queue, error) {
 	if p.q == nil {
-		q, closeQ, err := openQueue(ctx, p.cfg, p.logger)
+		q, closeQ, err := openQueue(ctx, p.cfg, p.logger, p.reg)
 		if err != nil {
 			return nil, err
 		}
