@@ -112,3 +112,23 @@ func logIsolation(ctx context.Context, db *sql.DB, logger *slog.Logger) {
 			"ALTER DATABASE CURRENT SET READ_COMMITTED_SNAPSHOT ON avoids that")
 	}
 }
+
+// openMigrated opens a pool for dsn and brings the schema of one database
+// (writeSet or projectionSet) up to date, unless cfg.SkipMigrations; both
+// stores open this way.
+func openMigrated(ctx context.Context, dsn, set string, cfg Config) (*sql.DB, Config, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, cfg, err
+	}
+	db, err := OpenDB(ctx, dsn)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if err := prepareSchema(ctx, db, set, cfg); err != nil {
+		_ = db.Close()
+		return nil, cfg, err
+	}
+	logIsolation(ctx, db, cfg.Logger)
+	return db, cfg, nil
+}

@@ -26,19 +26,10 @@ var (
 // OpenProjection connects to the projection database named by dsn and,
 // unless cfg.SkipMigrations, brings its schema up to date.
 func OpenProjection(ctx context.Context, dsn string, cfg Config) (*Projection, error) {
-	cfg, err := cfg.withDefaults()
+	db, cfg, err := openMigrated(ctx, dsn, projectionSet, cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenDB(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := prepareSchema(ctx, db, projectionSet, cfg); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	logIsolation(ctx, db, cfg.Logger)
 	return &Projection{db: db, cfg: cfg}, nil
 }
 

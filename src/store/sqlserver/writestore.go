@@ -27,19 +27,10 @@ var (
 // URL; with fedauth=… it authenticates with Microsoft Entra ID) and, unless
 // cfg.SkipMigrations, brings its schema up to date.
 func OpenWriteStore(ctx context.Context, dsn string, cfg Config) (*WriteStore, error) {
-	cfg, err := cfg.withDefaults()
+	db, cfg, err := openMigrated(ctx, dsn, writeSet, cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenDB(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := prepareSchema(ctx, db, writeSet, cfg); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	logIsolation(ctx, db, cfg.Logger)
 	return &WriteStore{db: db, cfg: cfg}, nil
 }
 
