@@ -7,9 +7,11 @@
 // the order they were sent. The worker runs MaxSessions slots; each holds at
 // most one session, processes its messages strictly one at a time — a message
 // is settled before the next one starts — and releases the session when it
-// has been idle for IdleTimeout, so that the slot can serve other shipments.
-// Commands on one shipment therefore apply in order, while up to MaxSessions
-// shipments progress at once.
+// has been idle for IdleTimeout, or held for MaxSessionHold while its
+// messages kept coming, so that the slot can serve other shipments (the bus
+// offers the session with the oldest waiting message next). Commands on one
+// shipment therefore apply in order, while up to MaxSessions shipments
+// progress at once and none waits behind a busy one for long.
 //
 // # One message, three endings
 //
