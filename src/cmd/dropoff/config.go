@@ -52,7 +52,8 @@ type config struct {
 // setting is one flag with its environment variable.
 type setting struct {
 	name, env, usage string
-	set              func(fs *flag.FlagSet, c *config, def string) error
+	// set defines the flag on fs, its default taken from envValue when set.
+	set func(fs *flag.FlagSet, c *config, envValue string) error
 }
 
 func stringSetting(name, env, def, usage string, p func(*config) *string) setting {
