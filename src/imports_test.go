@@ -18,6 +18,7 @@ const module = "github.com/dropoff-dev/dropoff/src/"
 // and never import each other; only cmd/dropoff sees everything.
 var allowed = map[string][]string{
 	"shipment":        {},
+	"backoff":         {},
 	"operation":       {"shipment"},
 	"bus":             {},
 	"store":           {"shipment", "operation"},
@@ -28,8 +29,8 @@ var allowed = map[string][]string{
 	"store/storetest": {"store", "shipment", "operation", "command"},
 	"store/sqlite":    {"store", "shipment", "operation"},
 	"store/sqlserver": {"store", "shipment", "operation"},
-	"worker":          {"bus", "store", "command", "shipment", "operation"},
-	"projector":       {"store"},
+	"worker":          {"backoff", "bus", "store", "command", "shipment", "operation"},
+	"projector":       {"backoff", "store"},
 	"httpapi":         {"bus", "store", "command", "shipment", "operation"},
 	"load":            {"shipment"},
 }

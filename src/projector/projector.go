@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
 
@@ -198,11 +199,7 @@ func (p *Projector) step(ctx context.Context, checkpoint int64) (int, int64, err
 
 // backoff is the wait after the nth failure in a row (n >= 1).
 func (p *Projector) backoff(n int) time.Duration {
-	d := p.cfg.RetryBackoff
-	for i := 1; i < n && d < p.cfg.MaxRetryBackoff; i++ {
-		d *= 2
-	}
-	return min(d, p.cfg.MaxRetryBackoff)
+	return backoff.Policy{Initial: p.cfg.RetryBackoff, Max: p.cfg.MaxRetryBackoff}.Delay(n)
 }
 
 // sleep waits for d, ctx, or a signal on wake, whichever comes first. It

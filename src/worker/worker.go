@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -157,22 +158,11 @@ func (w *Worker) Run(ctx context.Context) error {
 // backoff is how long to wait before the nth retry (n >= 1): RetryBackoff
 // doubled n-1 times, capped at MaxRetryBackoff.
 func (w *Worker) backoff(n int) time.Duration {
-	d := w.cfg.RetryBackoff
-	for i := 1; i < n && d < w.cfg.MaxRetryBackoff; i++ {
-		d *= 2
-	}
-	return min(d, w.cfg.MaxRetryBackoff)
+	return backoff.Policy{Initial: w.cfg.RetryBackoff, Max: w.cfg.MaxRetryBackoff}.Delay(n)
 }
 
 // sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
+func sleep(ctx context.Context, d time.Duration) { backoff.Sleep(ctx, d) }
 
 // detached returns a context for work that must finish even when ctx is
 // cancelled (a message already started), bounded by MessageTimeout.
