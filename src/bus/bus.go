@@ -125,3 +125,25 @@ type Settings struct {
 	// (reason ReasonTTLExpired) instead of being dropped.
 	DeadLetterOnExpiration bool
 }
+
+// Pacing is how a consumer should pace its sessions on an adapter, which knows
+// what its operations cost. On the embedded queue an accept or a receive is a
+// local read that takes microseconds, so releasing an idle session after
+// 20ms costs nothing. On Service Bus every accept is a claims negotiation and
+// link attaches over the network, and the first message of a receive is a
+// flow-and-transfer round trip plus broker time (tens of milliseconds), so
+// waits measured in milliseconds would accept and close sessions without ever
+// receiving. The worker takes these as its defaults; flags override them.
+type Pacing struct {
+	// AcceptTimeout bounds one wait for a session. The service itself holds
+	// the request open that long, so a longer wait costs nothing while idle
+	// and means fewer empty accepts.
+	AcceptTimeout time.Duration
+	// IdleTimeout releases a session that had no message for this long, so
+	// that its slot goes back to other sessions. It must exceed a receive's
+	// round trip with room to spare.
+	IdleTimeout time.Duration
+	// MaxSessionHold hands a busy session back after this long, so that one
+	// session cannot keep a slot while others wait.
+	MaxSessionHold time.Duration
+}

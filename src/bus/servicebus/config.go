@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,11 +17,14 @@ import (
 // Namespace and ConnectionString.
 type Config struct {
 	// Namespace is the fully qualified namespace, e.g.
-	// dropoff-x.servicebus.windows.net. The adapter authenticates with
-	// azidentity's DefaultAzureCredential: a managed identity in Azure
-	// (AZURE_CLIENT_ID picks a user-assigned one), the developer's login
-	// elsewhere. This is the production setting: no keys anywhere.
+	// dropoff-x.servicebus.windows.net, reached with Entra ID tokens from
+	// Credential. This is the production setting: no keys anywhere.
 	Namespace string
+	// Credential issues the tokens for Namespace. nil: azidentity's
+	// DefaultAzureCredential, which tries a managed identity and then the
+	// developer's logins; a deployment passes a ManagedIdentityCredential so
+	// that it can never fall through to the latter.
+	Credential azcore.TokenCredential
 	// ConnectionString authenticates with a shared access key. It is how the
 	// emulator is reached ("…;UseDevelopmentEmulator=true;", plain AMQP).
 	ConnectionString string

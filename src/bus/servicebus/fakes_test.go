@@ -154,6 +154,8 @@ type fakeSender struct {
 	capacity int // messages per batch; 0: 100
 	maxBody  int
 	sendErr  error
+	batchErr error // from newBatch
+	batches  int   // newBatch calls
 	sends    [][]*azservicebus.Message
 	closes   int
 }
@@ -169,6 +171,12 @@ func (f *fakeSender) SendMessage(_ context.Context, m *azservicebus.Message, _ *
 }
 
 func (f *fakeSender) newBatch(context.Context) (messageBatch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batches++
+	if f.batchErr != nil {
+		return nil, f.batchErr
+	}
 	capacity := f.capacity
 	if capacity == 0 {
 		capacity = 100
@@ -229,6 +237,8 @@ type fakeDLQ struct {
 	perReceive int // most messages one receive returns; 0: no limit
 	pageSize   int // most messages one peek returns; 0: no limit
 	receives   int
+	peeks      int
+	peekErr    error
 	abandoned  []int64
 	completed  []int64
 	opens      int
@@ -248,6 +258,14 @@ func (f *fakeDLQ) openDeadLetters(azservicebus.ReceiveMode) (dlqReceiver, error)
 func (f *fakeDLQ) PeekMessages(_ context.Context, n int, o *azservicebus.PeekMessagesOptions) ([]*azservicebus.ReceivedMessage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.peeks++
+	if f.peekErr != nil {
+		return nil, f.peekErr
+	}
+	from := int64(0)
+	if o != nil {
+		from = deref(o.FromSequenceNumber)
+	}
 	bySeq := slices.Clone(f.msgs)
 	slices.SortFunc(bySeq, func(a, b *azservicebus.ReceivedMessage) int {
 		return int(deref(a.SequenceNumber) - deref(b.SequenceNumber))
@@ -257,7 +275,7 @@ func (f *fakeDLQ) PeekMessages(_ context.Context, n int, o *azservicebus.PeekMes
 	}
 	var out []*azservicebus.ReceivedMessage
 	for _, m := range bySeq {
-		if deref(m.SequenceNumber) >= deref(o.FromSequenceNumber) && len(out) < n {
+		if deref(m.SequenceNumber) >= from && len(out) < n {
 			out = append(out, m)
 		}
 	}

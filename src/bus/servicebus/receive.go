@@ -20,12 +20,14 @@ func (b *Bus) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 	if err != nil {
 		return nil, acceptError(ctx, b.queue, err)
 	}
+	lockedUntil := r.LockedUntil() // read before renewal starts, which updates it
 	s := newSession(b, r)
 	if !b.track(s) {
 		// Close ran while we waited: give the session straight back.
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, bus.ErrClosed
 	}
+	b.lockChecked.Do(func() { b.checkLock(lockedUntil) })
 	b.log.Debug("servicebus: session accepted", "session", s.id)
 	return s, nil
 }

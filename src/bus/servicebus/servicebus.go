@@ -36,6 +36,9 @@ type Bus struct {
 	mu       sync.Mutex
 	closed   bool
 	sessions map[*Session]struct{} // open ones, so Close can close them
+	pinger   dlqReceiver           // PingReceive's peek link, opened on first use
+
+	lockChecked sync.Once // the first accepted session's lock is compared with Settings
 }
 
 var (
@@ -105,12 +108,15 @@ func newClients(cfg Config) (*azservicebus.Client, func() (queueGetter, error), 
 			return admin.NewClientFromConnectionString(cfg.ConnectionString, adminOptions())
 		}, nil
 	}
-	// DefaultAzureCredential tries, in order, environment variables, workload
-	// identity, managed identity (AZURE_CLIENT_ID selects a user-assigned
-	// one) and developer tools such as the Azure CLI and azd.
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("azure credential: %w", err)
+	cred := cfg.Credential
+	if cred == nil {
+		// DefaultAzureCredential tries, in order, environment variables,
+		// workload identity, managed identity (AZURE_CLIENT_ID selects a
+		// user-assigned one) and developer tools such as the Azure CLI and azd.
+		var err error
+		if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+			return nil, nil, fmt.Errorf("azure credential: %w", err)
+		}
 	}
 	client, err := azservicebus.NewClient(cfg.Namespace, cred, opts)
 	if err != nil {
@@ -151,9 +157,17 @@ func settingsFromService(ctx context.Context, cfg Config, getter func() (queueGe
 		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "err", err)
 		return cfg.Settings, nil
 	}
-	cfg.Logger.Info("servicebus: queue properties", "queue", cfg.Queue, "maxDeliveryCount", s.MaxDeliveryCount,
-		"lockDuration", s.LockDuration, "duplicateWindow", s.DuplicateWindow, "defaultTimeToLive", s.DefaultTimeToLive,
-		"deadLetterOnExpiration", s.DeadLetterOnExpiration)
+	level := slog.LevelInfo
+	if s != cfg.Settings {
+		// What the adapter was told (or DefaultSettings, the queue Dropoff
+		// deploys) is not what the queue is: the queue wins, but someone
+		// should know, since the roles without the Manage right cannot tell.
+		level = slog.LevelWarn
+	}
+	cfg.Logger.Log(ctx, level, "servicebus: queue properties read from the service", "queue", cfg.Queue,
+		"max_delivery_count", s.MaxDeliveryCount, "lock_duration", s.LockDuration.String(),
+		"duplicate_window", s.DuplicateWindow.String(), "default_ttl", s.DefaultTimeToLive.String(),
+		"dead_letter_on_expiration", s.DeadLetterOnExpiration, "matches_configured", s == cfg.Settings)
 	return s, nil
 }
 
@@ -185,6 +199,24 @@ func newBus(cfg Config, p parts) (*Bus, error) {
 // service with Config.ReadSettings).
 func (b *Bus) Settings() bus.Settings { return b.settings }
 
+// Pacing is how a worker should pace its sessions on Service Bus, where an
+// accept and a receive's first message each cost network round trips:
+//   - AcceptTimeout 30s: the service holds an accept open until a session
+//     has work or the deadline passes, so a long wait is free while idle and
+//     an idle worker makes two accepts a minute per slot, not twelve;
+//   - IdleTimeout 2s: a receive's first message takes a flow-and-transfer
+//     round trip plus broker time, tens of milliseconds in Azure, and the
+//     session was paid for with an accept: keep it while more may come;
+//   - MaxSessionHold 30s: a busy session is handed back only after many
+//     batches, since taking it again costs another accept.
+//
+// dapr's Service Bus component holds an idle session for 60s; Dropoff's
+// sessions are per shipment, and most shipments get a handful of commands,
+// so a shorter idle hold gives the slot to the next shipment sooner.
+func (b *Bus) Pacing() bus.Pacing {
+	return bus.Pacing{AcceptTimeout: 30 * time.Second, IdleTimeout: 2 * time.Second, MaxSessionHold: 30 * time.Second}
+}
+
 // Close closes every open Session (stopping and waiting for their lock
 // renewal), the sender and the client, in that order. No goroutine of the
 // adapter outlives it. Later calls on b return bus.ErrClosed; a second Close
@@ -205,6 +237,12 @@ func (b *Bus) Close(ctx context.Context) error {
 	var errs []error
 	for _, s := range open {
 		errs = append(errs, s.Close(ctx))
+	}
+	b.mu.Lock()
+	pinger := b.pinger
+	b.mu.Unlock()
+	if pinger != nil {
+		_ = pinger.Close(ctx) // a peek link holds nothing to lose
 	}
 	if err := b.sender.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close sender: %w", err))
