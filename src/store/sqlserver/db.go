@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/azuread"
 )
@@ -30,7 +32,27 @@ type Config struct {
 	// MigrationLockTimeout bounds the wait for another replica's migration
 	// (default 1m).
 	MigrationLockTimeout time.Duration
+	// Credential, when set, signs in with Microsoft Entra ID tokens it issues
+	// for Azure SQL, for a DSN that names neither a user nor a fedauth
+	// workflow: how a container app's managed identity connects, sharing one
+	// credential with Service Bus. A DSN with a fedauth parameter uses the
+	// driver's own workflow instead, and one with a user and password a SQL
+	// login (the devcontainer).
+	Credential azcore.TokenCredential
+	// MaxConns is how many connections the pool keeps open and may open at
+	// most (default 16). database/sql keeps only two idle connections unless
+	// told otherwise, so a worker running 64 sessions would otherwise open a
+	// new connection — TCP, TLS and an Entra sign-in — for most
+	// transactions. Keep it under the database tier's limit of concurrent
+	// workers (Basic: 30).
+	MaxConns int
 }
+
+// DefaultMaxConns is Config.MaxConns's default.
+const DefaultMaxConns = 16
+
+// sqlScope is the token scope of Azure SQL Database.
+const sqlScope = "https://database.windows.net/.default"
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
@@ -43,6 +65,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MigrationLockTimeout < 0 {
 		return c, errors.New("sqlserver: MigrationLockTimeout must not be negative")
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConns < 0 {
+		return c, errors.New("sqlserver: MaxConns must not be negative")
+	}
 	return c, nil
 }
 
@@ -53,45 +81,76 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// connector picks the driver: azuread's for Entra ID, the plain one for SQL
-// logins. Connectors are used rather than sql.Open with a driver name so that
-// nothing depends on the drivers' global registrations.
-func connector(dsn string) (driver.Connector, error) {
-	fed, err := usesFedAuth(dsn)
+// connector picks how to sign in: azuread's driver for a DSN with a fedauth
+// workflow, Entra ID tokens from cred for a DSN with no user, the plain
+// driver (a SQL login) otherwise. Connectors are used rather than sql.Open
+// with a driver name so that nothing depends on the drivers' global
+// registrations.
+func connector(dsn string, cred azcore.TokenCredential) (driver.Connector, error) {
+	u, err := checkDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
 	var c *mssql.Connector
-	if fed {
+	switch signInOf(u, cred != nil) {
+	case signInFedAuth:
 		c, err = azuread.NewConnector(dsn)
-	} else {
+	case signInToken:
+		c, err = mssql.NewConnectorWithAccessTokenProvider(dsn, func(ctx context.Context) (string, error) {
+			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{sqlScope}})
+			if err != nil {
+				return "", fmt.Errorf("sqlserver: get an Entra ID token: %w", err)
+			}
+			return tok.Token, nil
+		})
+	default:
 		c, err = mssql.NewConnector(dsn)
 	}
 	if err != nil {
 		// The driver's own messages leave credentials out.
-		return nil, fmt.Errorf("sqlserver: parse DSN: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrBadDSN, err)
 	}
 	return c, nil
 }
 
-// OpenDB opens a connection pool for dsn, with the driver the DSN asks for,
-// and checks the server answers. The stores open their own; this is for
-// callers of MigrateWrite and MigrateProjection.
-func OpenDB(ctx context.Context, dsn string) (*sql.DB, error) {
-	c, err := connector(dsn)
+// OpenDB opens a connection pool for dsn, with the driver the DSN asks for
+// and cfg's credential and pool size, and checks the server answers. The
+// stores open their own; this is for callers of MigrateWrite and
+// MigrateProjection.
+func OpenDB(ctx context.Context, dsn string, cfg Config) (*sql.DB, error) {
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	db := sql.OpenDB(c)
-	// Azure SQL's gateway drops connections idle for about 30 minutes; retire
-	// them sooner so that a request never meets a dead one.
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(30 * time.Minute)
+	c, err := connector(dsn, cfg.Credential)
+	if err != nil {
+		return nil, err
+	}
+	db := newPool(c, cfg.MaxConns)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlserver: connect: %w", err)
+		return nil, fmt.Errorf("sqlserver: connect: %w: %w", ErrUnreachable, err)
 	}
 	return db, nil
+}
+
+// ErrUnreachable marks a failure to connect and sign in: the server is down
+// or still starting, a serverless database is waking, the network or the
+// firewall is in the way, or the identity has no user in the database yet
+// (dbinit creates them). Trying again later may succeed.
+var ErrUnreachable = errors.New("cannot connect")
+
+// newPool makes a pool over c that keeps up to n connections, idle ones
+// included, and retires them before Azure SQL's gateway drops them (it closes
+// connections idle for about 30 minutes), so that a request never meets a
+// dead one.
+func newPool(c driver.Connector, n int) *sql.DB {
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	return db
 }
 
 // logIsolation says, once at open, whether plain reads in this database block
@@ -121,7 +180,7 @@ func openMigrated(ctx context.Context, dsn, set string, cfg Config) (*sql.DB, Co
 	if err != nil {
 		return nil, cfg, err
 	}
-	db, err := OpenDB(ctx, dsn)
+	db, err := OpenDB(ctx, dsn, cfg)
 	if err != nil {
 		return nil, cfg, err
 	}

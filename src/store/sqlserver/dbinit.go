@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
 // InitConfig is what `dropoff dbinit` needs to prepare the two databases of a
@@ -21,6 +23,10 @@ type InitConfig struct {
 	WorkerClientID, ProjectorClientID, QueryClientID, CommandClientID string
 	// The database user names, e.g. the identities' names.
 	WorkerName, ProjectorName, QueryName string
+	// Credential signs in as the administrator for DSNs that name no user
+	// and no fedauth workflow (see Config.Credential): in a deployment, the
+	// managed identity that is the server's Entra administrator.
+	Credential azcore.TokenCredential
 }
 
 // Init prepares a deployment's databases, idempotently: it applies the
@@ -52,8 +58,9 @@ func Init(ctx context.Context, cfg InitConfig, logger *slog.Logger) error {
 
 // initPlan is what Init does to one database.
 type initPlan struct {
-	set        string   // writeSet or projectionSet
-	dsn        string   // as the administrator
+	set        string // writeSet or projectionSet
+	dsn        string // as the administrator
+	cred       azcore.TokenCredential
 	statements []string // users and grants, in order
 	forbidden  []string // queries that must find no principal (the command API)
 	forbidNote string
@@ -78,8 +85,8 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 		return nil, err
 	}
 	readWrite := []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
-	write := initPlan{set: writeSet, dsn: cfg.WriteDSN}
-	read := initPlan{set: projectionSet, dsn: cfg.ReadDSN}
+	write := initPlan{set: writeSet, dsn: cfg.WriteDSN, cred: cfg.Credential}
+	read := initPlan{set: projectionSet, dsn: cfg.ReadDSN, cred: cfg.Credential}
 	steps := []struct {
 		plan     *initPlan
 		name, id string
@@ -149,7 +156,7 @@ func sharedIdentity(cfg InitConfig) bool {
 // run connects, migrates, creates the users and grants in one transaction,
 // and checks the forbidden principals.
 func (p initPlan) run(ctx context.Context, logger *slog.Logger) error {
-	db, err := OpenDB(ctx, p.dsn)
+	db, err := OpenDB(ctx, p.dsn, Config{Credential: p.cred, MaxConns: 2})
 	if err != nil {
 		return err
 	}

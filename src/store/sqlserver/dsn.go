@@ -19,19 +19,24 @@ import (
 // Azure Developer CLI and PowerShell logins. ActiveDirectoryAzureDeveloperCli
 // uses `azd auth login` only, which suits a post-provision step (dbinit).
 
+// ErrBadDSN marks a DSN that cannot work however often it is tried: not a
+// sqlserver:// URL, or parameters the driver refuses. Other errors from
+// opening a store (the server unreachable, the schema not there yet) may pass.
+var ErrBadDSN = errors.New("sqlserver: bad DSN")
+
 // checkDSN accepts only the URL form: it is the one form whose parameters we
 // can read back (fedauth, database) without reimplementing the driver's parser.
 func checkDSN(dsn string) (*url.URL, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		// url.Parse echoes the input, which may hold a password: keep it out.
-		return nil, errors.New("sqlserver: the DSN is not a valid URL")
+		return nil, fmt.Errorf("%w: not a valid URL", ErrBadDSN)
 	}
 	if u.Scheme != "sqlserver" {
-		return nil, fmt.Errorf("sqlserver: DSN scheme %q, want sqlserver://", u.Scheme)
+		return nil, fmt.Errorf("%w: scheme %q, want sqlserver://", ErrBadDSN, u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, errors.New("sqlserver: the DSN names no host")
+		return nil, fmt.Errorf("%w: no host", ErrBadDSN)
 	}
 	return u, nil
 }
@@ -46,14 +51,26 @@ func param(u *url.URL, name string) string {
 	return ""
 }
 
-// usesFedAuth reports whether the DSN asks for Microsoft Entra ID
-// authentication (a fedauth parameter), which needs the azuread connector.
-func usesFedAuth(dsn string) (bool, error) {
-	u, err := checkDSN(dsn)
-	if err != nil {
-		return false, err
+// signIn is how a connection signs in.
+type signIn int
+
+const (
+	signInLogin   signIn = iota // a SQL login, or whatever the DSN says
+	signInFedAuth               // the driver's fedauth workflow (azuread)
+	signInToken                 // Entra ID tokens from Config.Credential
+)
+
+// signInOf reads the sign-in a DSN asks for: a fedauth parameter picks the
+// driver's workflow; no user at all, when a credential is at hand, its
+// tokens; anything else is left to the plain driver.
+func signInOf(u *url.URL, haveCredential bool) signIn {
+	switch {
+	case param(u, "fedauth") != "":
+		return signInFedAuth
+	case haveCredential && u.User == nil && param(u, "user id") == "":
+		return signInToken
 	}
-	return param(u, "fedauth") != "", nil
+	return signInLogin
 }
 
 // withDatabase returns dsn pointing at database name, replacing any database

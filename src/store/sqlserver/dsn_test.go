@@ -1,33 +1,44 @@
 package sqlserver
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
 )
 
-func TestUsesFedAuth(t *testing.T) {
+func TestSignInOf(t *testing.T) {
 	tests := []struct {
 		dsn     string
-		want    bool
+		cred    bool
+		want    signIn
 		wantErr bool
 	}{
-		{"sqlserver://sa:secret@localhost:1433?database=write", false, false},
-		{"sqlserver://x.database.windows.net?database=write&fedauth=ActiveDirectoryDefault", true, false},
-		{"sqlserver://x.database.windows.net?FedAuth=ActiveDirectoryAzureDeveloperCli", true, false},
-		{"sqlserver://x.database.windows.net?fedauth=", false, false},
-		{"postgres://localhost/db", false, true},
-		{"sqlserver://?database=write", false, true},
-		{"server=localhost;user id=sa", false, true},
+		{"sqlserver://sa:secret@localhost:1433?database=write", true, signInLogin, false},
+		{"sqlserver://x.database.windows.net?database=write&fedauth=ActiveDirectoryDefault", true, signInFedAuth, false},
+		{"sqlserver://x.database.windows.net?FedAuth=ActiveDirectoryAzureDeveloperCli", false, signInFedAuth, false},
+		{"sqlserver://x.database.windows.net?fedauth=", false, signInLogin, false},
+		{"sqlserver://x.database.windows.net?database=write", true, signInToken, false},
+		{"sqlserver://x.database.windows.net?database=write", false, signInLogin, false},
+		{"sqlserver://x.database.windows.net?database=write&user+id=sa", true, signInLogin, false},
+		{"postgres://localhost/db", false, signInLogin, true},
+		{"sqlserver://?database=write", false, signInLogin, true},
+		{"server=localhost;user id=sa", false, signInLogin, true},
 	}
 	for _, tt := range tests {
-		got, err := usesFedAuth(tt.dsn)
+		u, err := checkDSN(tt.dsn)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("usesFedAuth(%q): error %v, want error %v", tt.dsn, err, tt.wantErr)
+			t.Errorf("checkDSN(%q): error %v, want error %v", tt.dsn, err, tt.wantErr)
 			continue
 		}
-		if got != tt.want {
-			t.Errorf("usesFedAuth(%q) = %v, want %v", tt.dsn, got, tt.want)
+		if err != nil {
+			if !errors.Is(err, ErrBadDSN) {
+				t.Errorf("checkDSN(%q) = %v, want ErrBadDSN", tt.dsn, err)
+			}
+			continue
+		}
+		if got := signInOf(u, tt.cred); got != tt.want {
+			t.Errorf("signInOf(%q, credential %v) = %v, want %v", tt.dsn, tt.cred, got, tt.want)
 		}
 	}
 }
@@ -76,13 +87,15 @@ func TestWithDatabase(t *testing.T) {
 // knows the workflows, and it refuses an unknown one, which the plain
 // connector would ignore.
 func TestConnectorRoutesFedAuth(t *testing.T) {
-	if _, err := connector("sqlserver://localhost?database=write"); err != nil {
+	if _, err := connector("sqlserver://localhost?database=write", nil); err != nil {
 		t.Errorf("connector(SQL login): %v", err)
 	}
-	if _, err := connector("sqlserver://x.database.windows.net?fedauth=ActiveDirectoryDefault"); err != nil {
+	if _, err := connector("sqlserver://x.database.windows.net?fedauth=ActiveDirectoryDefault", nil); err != nil {
 		t.Errorf("connector(ActiveDirectoryDefault): %v", err)
 	}
-	if _, err := connector("sqlserver://x.database.windows.net?fedauth=NoSuchWorkflow"); err == nil {
+	if _, err := connector("sqlserver://x.database.windows.net?fedauth=NoSuchWorkflow", nil); err == nil {
 		t.Error("connector(fedauth=NoSuchWorkflow): no error, want the azuread connector's refusal")
+	} else if !errors.Is(err, ErrBadDSN) {
+		t.Errorf("connector(fedauth=NoSuchWorkflow) = %v, want ErrBadDSN", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -161,9 +162,17 @@ func pendingMigrations(all []migration, applied map[int]bool) []migration {
 	return pending
 }
 
-// checkSchema fails when the database lacks a migration this build needs; it
+// ErrSchemaBehind marks a database that lacks migrations this build needs:
+// someone allowed to change the schema must run `dropoff migrate` (in a
+// deployment, `dropoff dbinit` does). Until then a role cannot start; trying
+// again later may succeed.
+var ErrSchemaBehind = errors.New("schema behind this build")
+
+// checkSchema fails with ErrSchemaBehind when the database lacks a migration
+// this build needs, and warns when it has ones this build does not know (a
+// newer build migrated it: migrations only add, so this one still works). It
 // changes nothing (Config.SkipMigrations).
-func checkSchema(ctx context.Context, db *sql.DB, set string) error {
+func checkSchema(ctx context.Context, db *sql.DB, set string, logger *slog.Logger) error {
 	all, err := loadMigrations(migrationFiles, "migrations/"+set)
 	if err != nil {
 		return err
@@ -172,10 +181,18 @@ func checkSchema(ctx context.Context, db *sql.DB, set string) error {
 	if err != nil {
 		return err
 	}
-	if p := pendingMigrations(all, applied); len(p) > 0 {
-		return fmt.Errorf("sqlserver: the %s database lacks migration %d (%s) and later: run `dropoff migrate`", set, p[0].version, p[0].name)
+	if len(applied) > len(all)-len(pendingMigrations(all, applied)) {
+		logger.Warn("sqlserver: the database has migrations this build does not know: a newer build migrated it",
+			"database", set, "known", len(all))
 	}
-	return nil
+	p := pendingMigrations(all, applied)
+	switch {
+	case len(p) == 0:
+		return nil
+	case len(applied) == 0:
+		return fmt.Errorf("sqlserver: the %s database has no Dropoff schema (%w): run `dropoff migrate`, or `dropoff dbinit` in a deployment, as a user who may change the schema", set, ErrSchemaBehind)
+	}
+	return fmt.Errorf("sqlserver: the %s database lacks migration %d (%s) and later (%w): run `dropoff migrate`, or `dropoff dbinit` in a deployment", set, p[0].version, p[0].name, ErrSchemaBehind)
 }
 
 // migrate applies the pending migrations of one set. Replicas starting

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ func testServer(t *testing.T) string {
 // for it; the database is dropped when the test ends.
 func newDatabase(t *testing.T, server string) string {
 	t.Helper()
-	master, err := OpenDB(t.Context(), server)
+	master, err := OpenDB(t.Context(), server, Config{})
 	if err != nil {
 		t.Fatalf("connect to the test server: %v", err)
 	}
@@ -117,7 +118,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	server := testServer(t)
 	for _, set := range []string{writeSet, projectionSet} {
 		t.Run(set, func(t *testing.T) {
-			db, err := OpenDB(t.Context(), newDatabase(t, server))
+			db, err := OpenDB(t.Context(), newDatabase(t, server), Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +155,7 @@ func TestMigrationScriptsRerun(t *testing.T) {
 	server := testServer(t)
 	for _, set := range []string{writeSet, projectionSet} {
 		t.Run(set, func(t *testing.T) {
-			db, err := OpenDB(t.Context(), newDatabase(t, server))
+			db, err := OpenDB(t.Context(), newDatabase(t, server), Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,10 +186,10 @@ func TestSkipMigrationsChecksSchema(t *testing.T) {
 	if s, err := OpenWriteStore(t.Context(), dsn, Config{SkipMigrations: true}); err == nil {
 		_ = s.Close()
 		t.Fatal("OpenWriteStore(SkipMigrations) on an empty database: no error")
-	} else if !strings.Contains(err.Error(), "dropoff migrate") {
-		t.Errorf("OpenWriteStore(SkipMigrations) = %v, want it to name dropoff migrate", err)
+	} else if !strings.Contains(err.Error(), "dropoff migrate") || !errors.Is(err, ErrSchemaBehind) {
+		t.Errorf("OpenWriteStore(SkipMigrations) = %v, want ErrSchemaBehind naming dropoff migrate", err)
 	}
-	db, err := OpenDB(t.Context(), dsn)
+	db, err := OpenDB(t.Context(), dsn, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func OpenWriteStore(ctx context.Context, dsn string, cfg Config) (*WriteStore, e
 // prepareSchema migrates or, with SkipMigrations, only checks.
 func prepareSchema(ctx context.Context, db *sql.DB, set string, cfg Config) error {
 	if cfg.SkipMigrations {
-		return checkSchema(ctx, db, set)
+		return checkSchema(ctx, db, set, cfg.Logger)
 	}
 	return migrate(ctx, db, set, cfg.MigrationLockTimeout, cfg.Logger)
 }
