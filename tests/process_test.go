@@ -86,7 +86,7 @@ func (p *proc) readLogs(r io.Reader, urls chan<- string) {
 		p.logs.WriteByte('\n')
 		p.mu.Unlock()
 		var entry struct{ Msg, URL string }
-		if json.Unmarshal(line, &entry) == nil && entry.Msg == "dropoff is listening" {
+		if json.Unmarshal(line, &entry) == nil && entry.Msg == "dropoff is ready" {
 			select {
 			case urls <- entry.URL:
 			default:

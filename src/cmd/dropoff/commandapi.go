@@ -1,6 +1,10 @@
 package main
 
-import "context"
+import (
+	"context"
+
+	"github.com/dropoff-dev/dropoff/src/httpapi"
+)
 
 // startCommandAPI enables the command routes: validate, send to the queue, 202.
 // The command API writes no database.
@@ -12,6 +16,7 @@ func startCommandAPI(ctx context.Context, p *process) error {
 	if err != nil {
 		return err
 	}
+	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-send", Check: q.PingSend})
 	p.http.Sender = q
 	return nil
 }

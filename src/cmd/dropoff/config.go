@@ -24,17 +24,30 @@ type config struct {
 	ServiceBusNamespace        string
 	ServiceBusConnectionString string
 	ServiceBusQueue            string
-	MaxDeliveryCount           int
-	LockDuration               time.Duration
-	QueueTTL                   time.Duration
-	DuplicateWindow            time.Duration
+	// The queue's properties; zero means the adapter's (open.go): the
+	// embedded queue's own, or the Service Bus queue as Dropoff deploys it.
+	MaxDeliveryCount int
+	LockDuration     time.Duration
+	DuplicateWindow  time.Duration
+	QueueTTL         time.Duration
 
 	WriteDB string
 	ReadDB  string
+	// DBConns caps each SQL Server connection pool; zero sizes it for the
+	// role (open.go).
+	DBConns int
 
-	WorkerSessions    int
-	WorkerBatch       int
-	WorkerIdleTimeout time.Duration
+	// AzureAuth chooses how Dropoff authenticates to Azure (azure.go), and
+	// AzureClientID names the user-assigned managed identity.
+	AzureAuth     string
+	AzureClientID string
+
+	WorkerSessions int
+	WorkerBatch    int
+	// Zero means the bus adapter's pacing (bus.Pacing).
+	WorkerIdleTimeout   time.Duration
+	WorkerSessionHold   time.Duration
+	WorkerAcceptTimeout time.Duration
 
 	AdminToken string
 
@@ -49,15 +62,47 @@ type config struct {
 	onListen func(url string, p *process)
 }
 
-// setting is one flag with its environment variable.
+// setting is one flag with its environment variable, and the roles that
+// read it (a deployment gives each role exactly the variables it reads).
 type setting struct {
 	name, env, usage string
+	roles            roleSet
 	// set defines the flag on fs, its default taken from envValue when set.
 	set func(fs *flag.FlagSet, c *config, envValue string) error
 }
 
-func stringSetting(name, env, def, usage string, p func(*config) *string) setting {
-	return setting{name, env, usage + defaultNote(def), func(fs *flag.FlagSet, c *config, v string) error {
+// roleSet is a set of the four roles.
+type roleSet uint8
+
+const (
+	roleCommand roleSet = 1 << iota
+	roleWorker
+	roleProjector
+	roleQuery
+	allRoles = roleCommand | roleWorker | roleProjector | roleQuery
+)
+
+// roleNames are the subcommands of the four roles, in the order help lists them.
+var roleNames = []struct {
+	role roleSet
+	name string
+}{{roleCommand, "command-api"}, {roleWorker, "worker"}, {roleProjector, "projector"}, {roleQuery, "query-api"}}
+
+func (r roleSet) String() string {
+	if r == allRoles {
+		return "all roles"
+	}
+	var names []string
+	for _, n := range roleNames {
+		if r&n.role != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func stringSetting(name, env string, roles roleSet, def, usage string, p func(*config) *string) setting {
+	return setting{name, env, usage + defaultNote(def), roles, func(fs *flag.FlagSet, c *config, v string) error {
 		if v == "" {
 			v = def
 		}
@@ -66,8 +111,8 @@ func stringSetting(name, env, def, usage string, p func(*config) *string) settin
 	}}
 }
 
-func intSetting(name, env string, def int, usage string, p func(*config) *int) setting {
-	return setting{name, env, usage + defaultNote(strconv.Itoa(def)), func(fs *flag.FlagSet, c *config, v string) error {
+func intSetting(name, env string, roles roleSet, def int, usage string, p func(*config) *int) setting {
+	return setting{name, env, usage + defaultNote(intNote(def)), roles, func(fs *flag.FlagSet, c *config, v string) error {
 		n := def
 		if v != "" {
 			var err error
@@ -80,8 +125,8 @@ func intSetting(name, env string, def int, usage string, p func(*config) *int) s
 	}}
 }
 
-func durationSetting(name, env string, def time.Duration, usage string, p func(*config) *time.Duration) setting {
-	return setting{name, env, usage + defaultNote(def.String()), func(fs *flag.FlagSet, c *config, v string) error {
+func durationSetting(name, env string, roles roleSet, def time.Duration, usage string, p func(*config) *time.Duration) setting {
+	return setting{name, env, usage + defaultNote(durationNote(def)), roles, func(fs *flag.FlagSet, c *config, v string) error {
 		d := def
 		if v != "" {
 			var err error
@@ -101,28 +146,48 @@ func defaultNote(def string) string {
 	return " (default " + def + ")"
 }
 
+// A zero number or duration means "decided elsewhere", which the usage says.
+func intNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func durationNote(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
 // settings lists every flag. The help text is printed from it too.
 var settings = []setting{
-	stringSetting("addr", "DROPOFF_ADDR", "127.0.0.1:8080", "HTTP listen address; port 0 picks a free port", func(c *config) *string { return &c.Addr }),
-	stringSetting("data-dir", "DROPOFF_DATA_DIR", "./data", "directory of the embedded stores (queue.db, write.db, read.db)", func(c *config) *string { return &c.DataDir }),
-	stringSetting("log-level", "DROPOFF_LOG_LEVEL", "info", "debug, info, warn or error", func(c *config) *string { return &c.LogLevel }),
-	stringSetting("log-format", "DROPOFF_LOG_FORMAT", "text", "text or json", func(c *config) *string { return &c.LogFormat }),
-	durationSetting("shutdown-timeout", "DROPOFF_SHUTDOWN_TIMEOUT", 20*time.Second, "how long a shutdown may take to finish in-flight work", func(c *config) *time.Duration { return &c.ShutdownTimeout }),
-	stringSetting("servicebus-namespace", "DROPOFF_SERVICEBUS_NAMESPACE", "", "Azure Service Bus namespace (x.servicebus.windows.net), with managed identity; empty: the embedded queue", func(c *config) *string { return &c.ServiceBusNamespace }),
-	stringSetting("servicebus-connection-string", "DROPOFF_SERVICEBUS_CONNECTION_STRING", "", "Service Bus connection string (the emulator); prefer the environment variable", func(c *config) *string { return &c.ServiceBusConnectionString }),
-	stringSetting("servicebus-queue", "DROPOFF_SERVICEBUS_QUEUE", "shipment-commands", "Service Bus queue (sessions enabled)", func(c *config) *string { return &c.ServiceBusQueue }),
-	intSetting("max-delivery-count", "DROPOFF_MAX_DELIVERY_COUNT", 10, "deliveries before a message is dead-lettered (embedded queue; Service Bus: the queue's own setting)", func(c *config) *int { return &c.MaxDeliveryCount }),
-	durationSetting("lock-duration", "DROPOFF_LOCK_DURATION", 10*time.Second, "session lock duration (embedded queue; Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.LockDuration }),
-	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered", func(c *config) *time.Duration { return &c.QueueTTL }),
-	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", 10*time.Minute, "how long the queue remembers message ids to drop duplicates (Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
-	stringSetting("write-db", "DROPOFF_WRITE_DB", "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
-	stringSetting("read-db", "DROPOFF_READ_DB", "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
-	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", 64, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
-	durationSetting("worker-idle-timeout", "DROPOFF_WORKER_IDLE_TIMEOUT", 20*time.Millisecond, "how long a worker keeps a session with no message before taking another shipment's", func(c *config) *time.Duration { return &c.WorkerIdleTimeout }),
-	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
-	stringSetting("mode", "DROPOFF_MODE", modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
-	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
-	stringSetting("admin-token", "DROPOFF_ADMIN_TOKEN", "", "bearer token for the admin API; empty: admin API on loopback only", func(c *config) *string { return &c.AdminToken }),
+	stringSetting("addr", "DROPOFF_ADDR", allRoles, "127.0.0.1:8080", "HTTP listen address; port 0 picks a free port; a container needs 0.0.0.0:8080", func(c *config) *string { return &c.Addr }),
+	stringSetting("data-dir", "DROPOFF_DATA_DIR", allRoles, "./data", "directory of the embedded stores (queue.db, write.db, read.db)", func(c *config) *string { return &c.DataDir }),
+	stringSetting("log-level", "DROPOFF_LOG_LEVEL", allRoles, "info", "debug, info, warn or error", func(c *config) *string { return &c.LogLevel }),
+	stringSetting("log-format", "DROPOFF_LOG_FORMAT", allRoles, "text", "text or json", func(c *config) *string { return &c.LogFormat }),
+	durationSetting("shutdown-timeout", "DROPOFF_SHUTDOWN_TIMEOUT", allRoles, 20*time.Second, "how long a shutdown may take to finish in-flight work", func(c *config) *time.Duration { return &c.ShutdownTimeout }),
+	stringSetting("azure-auth", "DROPOFF_AZURE_AUTH", allRoles, authDefault, "how to authenticate to Azure: default-credential (azidentity's DefaultAzureCredential, developer logins included) or managed-identity (only the identity AZURE_CLIENT_ID names; never a developer login)", func(c *config) *string { return &c.AzureAuth }),
+	stringSetting("azure-client-id", "AZURE_CLIENT_ID", allRoles, "", "client id of the user-assigned managed identity (Container Apps does not set it: the deployment does)", func(c *config) *string { return &c.AzureClientID }),
+	stringSetting("servicebus-namespace", "DROPOFF_SERVICEBUS_NAMESPACE", roleCommand|roleWorker, "", "Azure Service Bus namespace (x.servicebus.windows.net), reached with an Entra ID token; empty: the embedded queue", func(c *config) *string { return &c.ServiceBusNamespace }),
+	stringSetting("servicebus-connection-string", "DROPOFF_SERVICEBUS_CONNECTION_STRING", roleCommand|roleWorker, "", "Service Bus connection string (the emulator); prefer the environment variable", func(c *config) *string { return &c.ServiceBusConnectionString }),
+	stringSetting("servicebus-queue", "DROPOFF_SERVICEBUS_QUEUE", roleCommand|roleWorker, "shipment-commands", "Service Bus queue (sessions enabled)", func(c *config) *string { return &c.ServiceBusQueue }),
+	intSetting("max-delivery-count", "DROPOFF_MAX_DELIVERY_COUNT", roleCommand|roleWorker, 0, "deliveries before a message is dead-lettered (default 10; Service Bus: must match the queue's maxDeliveryCount)", func(c *config) *int { return &c.MaxDeliveryCount }),
+	durationSetting("lock-duration", "DROPOFF_LOCK_DURATION", roleCommand|roleWorker, 0, "session lock duration (default: embedded queue 10s; Service Bus 1m, the deployed queue's lockDuration, which this must match)", func(c *config) *time.Duration { return &c.LockDuration }),
+	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", roleCommand|roleWorker|roleQuery, 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered (Service Bus: the queue's defaultMessageTimeToLive)", func(c *config) *time.Duration { return &c.QueueTTL }),
+	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", roleCommand|roleWorker, 0, "how long the queue remembers message ids to drop duplicates (default 10m; Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
+	stringSetting("write-db", "DROPOFF_WRITE_DB", roleWorker|roleProjector, "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
+	stringSetting("read-db", "DROPOFF_READ_DB", roleProjector|roleQuery, "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
+	intSetting("db-conns", "DROPOFF_DB_CONNS", roleWorker|roleProjector|roleQuery, 0, "connections each SQL Server pool keeps and may open (default: worker sessions + 4 for the worker, 4 for the projector, 32 for the query API); keep under the database tier's worker limit", func(c *config) *int { return &c.DBConns }),
+	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", roleWorker, 64, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
+	durationSetting("worker-idle-timeout", "DROPOFF_WORKER_IDLE_TIMEOUT", roleWorker, 0, "how long a worker keeps a session with no message before taking another shipment's (default: embedded queue 20ms, Service Bus 2s)", func(c *config) *time.Duration { return &c.WorkerIdleTimeout }),
+	durationSetting("worker-session-hold", "DROPOFF_WORKER_SESSION_HOLD", roleWorker, 0, "how long a worker may keep a busy session before handing it back (default: embedded queue 1s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerSessionHold }),
+	durationSetting("worker-accept-timeout", "DROPOFF_WORKER_ACCEPT_TIMEOUT", roleWorker, 0, "how long one wait for a session may last (default: embedded queue 5s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerAcceptTimeout }),
+	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
+	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
+	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
+	stringSetting("admin-token", "DROPOFF_ADMIN_TOKEN", roleWorker, "", "bearer token for the admin API; empty: admin API on loopback only", func(c *config) *string { return &c.AdminToken }),
 }
 
 // parseConfig reads flags for a subcommand, falling back to the environment.
@@ -150,20 +215,29 @@ func (c config) validate() error {
 	if c.WorkerSessions < 1 {
 		errs = append(errs, errors.New("worker-sessions must be at least 1"))
 	}
-	if c.WorkerIdleTimeout < time.Millisecond {
+	if c.WorkerIdleTimeout != 0 && c.WorkerIdleTimeout < time.Millisecond {
 		errs = append(errs, errors.New("worker-idle-timeout must be at least 1ms"))
+	}
+	if c.WorkerSessionHold < 0 || c.WorkerAcceptTimeout < 0 {
+		errs = append(errs, errors.New("worker-session-hold and worker-accept-timeout must not be negative"))
+	}
+	if c.DBConns < 0 {
+		errs = append(errs, errors.New("db-conns must not be negative"))
 	}
 	if c.WorkerBatch < 1 {
 		errs = append(errs, errors.New("worker-batch must be at least 1"))
 	}
-	if c.MaxDeliveryCount < 1 {
+	if c.MaxDeliveryCount < 0 {
 		errs = append(errs, errors.New("max-delivery-count must be at least 1"))
 	}
-	if c.LockDuration < time.Second {
+	if c.LockDuration != 0 && c.LockDuration < time.Second {
 		errs = append(errs, errors.New("lock-duration must be at least 1s"))
 	}
-	if c.DuplicateWindow < 20*time.Second {
+	if c.DuplicateWindow != 0 && c.DuplicateWindow < 20*time.Second {
 		errs = append(errs, errors.New("duplicate-window must be at least 20s"))
+	}
+	if err := checkAzureAuth(c); err != nil {
+		errs = append(errs, err)
 	}
 	if c.QueueTTL < time.Minute {
 		errs = append(errs, errors.New("queue-ttl must be at least 1m"))
@@ -221,7 +295,7 @@ subcommands:
 flags (each falls back to its environment variable):
 `)
 	for _, s := range settings {
-		fmt.Fprintf(w, "  --%-30s %s\n  %-32s %s\n", s.name, s.env, "", s.usage)
+		fmt.Fprintf(w, "  --%-30s %s [%s]\n  %-32s %s\n", s.name, s.env, s.roles, "", s.usage)
 	}
 	printDBInitHelp(w)
 	fmt.Fprintln(w, strings.TrimSpace(`

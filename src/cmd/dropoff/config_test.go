@@ -64,3 +64,18 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// Every setting says which roles read it (a deployment gives each role
+// exactly those), and no two share a flag or a variable.
+func TestEverySettingNamesItsRoles(t *testing.T) {
+	flags, envs := map[string]bool{}, map[string]bool{}
+	for _, s := range settings {
+		if s.roles == 0 || s.roles&^allRoles != 0 {
+			t.Errorf("--%s: roles %b, want a non-empty set of the four", s.name, s.roles)
+		}
+		if flags[s.name] || envs[s.env] {
+			t.Errorf("--%s (%s) is defined twice", s.name, s.env)
+		}
+		flags[s.name], envs[s.env] = true, true
+	}
+}

@@ -30,7 +30,9 @@ var dbinitSettings = []struct {
 
 // dbinit prepares a deployment's SQL databases: migrations, and one database
 // user per role's managed identity, created by SID (no Microsoft Graph
-// lookup) and granted only what the role needs. Idempotent.
+// lookup) and granted only what the role needs. Idempotent. In Azure it runs
+// as a Container Apps job under the identity that is the SQL server's Entra
+// administrator (bicep/dbinit.bicep), so no password exists anywhere.
 func dbinit(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg sqlserver.InitConfig
 	fs := flag.NewFlagSet("dropoff dbinit", flag.ContinueOnError)
@@ -38,6 +40,9 @@ func dbinit(ctx context.Context, args []string, getenv func(string) string, stde
 	for _, s := range dbinitSettings {
 		fs.StringVar(s.field(&cfg), s.name, getenv(s.env), s.usage+" ("+s.env+")")
 	}
+	var auth config
+	fs.StringVar(&auth.AzureAuth, "azure-auth", cmp(getenv("DROPOFF_AZURE_AUTH"), authDefault), "default-credential or managed-identity, as for the roles (DROPOFF_AZURE_AUTH)")
+	fs.StringVar(&auth.AzureClientID, "azure-client-id", getenv("AZURE_CLIENT_ID"), "client id of the managed identity that is the server's Entra administrator (AZURE_CLIENT_ID)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,6 +50,21 @@ func dbinit(ctx context.Context, args []string, getenv func(string) string, stde
 	if fs.NArg() > 0 {
 		return fmt.Errorf("dbinit: unexpected argument %q", fs.Arg(0))
 	}
+	if err := checkAzureAuth(auth); err != nil {
+		return fmt.Errorf("dbinit: %w", err)
+	}
+	if auth.AzureAuth == authManagedIdentity {
+		for _, dsn := range []string{cfg.WriteDSN, cfg.ReadDSN} {
+			if err := checkManagedDSN(dsn); err != nil {
+				return fmt.Errorf("dbinit: %w", err)
+			}
+		}
+	}
+	cred, err := newCredential(auth)
+	if err != nil {
+		return fmt.Errorf("dbinit: %w", err)
+	}
+	cfg.Credential = cred
 	level, err := parseLevel(*logLevel)
 	if err != nil {
 		return err

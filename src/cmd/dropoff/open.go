@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/servicebus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
@@ -27,33 +31,41 @@ type queue interface {
 	bus.Sender
 	bus.Receiver
 	bus.DeadLetters
-	Settings() bus.Settings
+	// Pacing is how the worker should pace its sessions on this adapter.
+	Pacing() bus.Pacing
+	// PingSend and PingReceive are the readiness checks of the roles that
+	// send (the command API) and receive (the worker).
+	PingSend(ctx context.Context) error
+	PingReceive(ctx context.Context) error
 }
 
-// openQueue opens Service Bus when it is configured, the embedded queue otherwise.
-func openQueue(ctx context.Context, c config, logger *slog.Logger, reg prometheus.Registerer) (queue, func() error, error) {
+// embeddedLockDuration is the embedded queue's lock unless --lock-duration
+// says otherwise: short, so that a walkthrough's kill -9 of the worker shows
+// its messages delivered again within seconds. Service Bus queues keep the
+// lock they were deployed with (servicebus.DefaultSettings).
+const embeddedLockDuration = 10 * time.Second
+
+// opener opens the adapters a process's configuration names.
+type opener struct {
+	c      config
+	auth   *azureAuth
+	logger *slog.Logger
+	reg    prometheus.Registerer
+	// waiting, when set, is told what start-up is waiting for while a store
+	// is retried ("" once it opened), for the readiness answer.
+	waiting func(what string)
+	// retry paces openRetrying; zero: 1s doubling to 30s.
+	retry backoff.Policy
+}
+
+// queue opens Service Bus when it is configured, the embedded queue otherwise.
+func (o opener) queue(ctx context.Context) (queue, func() error, error) {
+	c, logger := o.c, o.logger
 	if c.ServiceBusNamespace != "" || c.ServiceBusConnectionString != "" {
-		q, err := servicebus.Open(ctx, servicebus.Config{
-			Namespace:        c.ServiceBusNamespace,
-			ConnectionString: c.ServiceBusConnectionString,
-			Queue:            c.ServiceBusQueue,
-			// The queue's properties as deployed (bicep/, the emulator's
-			// Config.json); the worker and the query API rely on them.
-			Settings: bus.Settings{
-				MaxDeliveryCount:       c.MaxDeliveryCount,
-				LockDuration:           c.LockDuration,
-				DuplicateWindow:        c.DuplicateWindow,
-				DefaultTimeToLive:      c.QueueTTL,
-				DeadLetterOnExpiration: true,
-			},
-			Logger:     logger,
-			Registerer: reg,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("open service bus queue %s: %w", c.ServiceBusQueue, err)
-		}
-		logger.Info("bus: Azure Service Bus", "queue", c.ServiceBusQueue)
-		return q, func() error { return q.Close(context.WithoutCancel(ctx)) }, nil
+		return o.serviceBus(ctx)
+	}
+	if err := azureOnly(c, "the queue", "DROPOFF_SERVICEBUS_NAMESPACE"); err != nil {
+		return nil, nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return nil, nil, fmt.Errorf("create data directory: %w", err)
@@ -61,17 +73,67 @@ func openQueue(ctx context.Context, c config, logger *slog.Logger, reg prometheu
 	path := filepath.Join(c.DataDir, "queue.db")
 	q, err := sqlitebus.Open(path, sqlitebus.Config{
 		MaxDeliveryCount:  c.MaxDeliveryCount,
-		LockDuration:      c.LockDuration,
+		LockDuration:      cmp(c.LockDuration, embeddedLockDuration),
 		DuplicateWindow:   c.DuplicateWindow,
 		DefaultTimeToLive: c.QueueTTL,
 		Logger:            logger,
-		Registerer:        reg,
+		Registerer:        o.reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open embedded queue: %w", err)
 	}
 	logger.Info("bus: embedded session queue", "file", path)
 	return q, q.Close, nil
+}
+
+// serviceBus opens the Service Bus queue. Its properties are the ones
+// Dropoff deploys (servicebus.DefaultSettings, which bicep/ and the tests
+// hold to), each overridden by its flag when set.
+func (o opener) serviceBus(ctx context.Context) (queue, func() error, error) {
+	c, logger := o.c, o.logger
+	settings := servicebus.DefaultSettings()
+	settings.MaxDeliveryCount = cmp(c.MaxDeliveryCount, settings.MaxDeliveryCount)
+	settings.LockDuration = cmp(c.LockDuration, settings.LockDuration)
+	settings.DuplicateWindow = cmp(c.DuplicateWindow, settings.DuplicateWindow)
+	settings.DefaultTimeToLive = cmp(c.QueueTTL, settings.DefaultTimeToLive)
+	cfg := servicebus.Config{
+		Namespace:        c.ServiceBusNamespace,
+		ConnectionString: c.ServiceBusConnectionString,
+		Queue:            c.ServiceBusQueue,
+		Settings:         settings,
+		Logger:           logger,
+		Registerer:       o.reg,
+	}
+	switch {
+	case c.ServiceBusNamespace != "":
+		cred, err := o.auth.credential()
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Credential = cred
+	case c.AzureAuth == authManagedIdentity:
+		return nil, nil, errors.New("azure-auth managed-identity: a Service Bus connection string holds a key; set DROPOFF_SERVICEBUS_NAMESPACE instead")
+	}
+	q, err := servicebus.Open(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open service bus queue %s: %w", c.ServiceBusQueue, err)
+	}
+	logger.Info("bus: Azure Service Bus", "queue", c.ServiceBusQueue, "lock_duration", settings.LockDuration.String(),
+		"max_delivery_count", settings.MaxDeliveryCount)
+	return q, func() error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return q.Close(cctx)
+	}, nil
+}
+
+// cmp returns v unless it is zero, then def.
+func cmp[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 // writeDB is the write store with its change feed.
@@ -113,32 +175,138 @@ func redact(s string) string {
 	return s
 }
 
-func openWriteDB(ctx context.Context, c config, logger *slog.Logger) (writeDB, error) {
-	kind, target, err := dbURL(c.WriteDB, c.DataDir, "write.db")
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("write database", "kind", kind)
-	if kind == "sqlserver" {
-		return sqlserver.OpenWriteStore(ctx, target, sqlserver.Config{Logger: logger})
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	return sqlite.OpenWriteStore(ctx, target, sqlite.Config{Logger: logger})
+// database is what opening one of the two databases needs to know.
+type database struct {
+	name    string // "write database", "projection database"
+	setting string // the URL, as configured
+	env     string // its environment variable, for messages
+	file    string // the SQLite file in the data directory by default
+	conns   int    // the SQL Server pool's size
+	// migrate applies SQL Server migrations on open (dropoff migrate); the
+	// roles only check the schema, so they need no right to change it.
+	migrate bool
 }
 
-func openProjectionDB(ctx context.Context, c config, logger *slog.Logger) (projectionDB, error) {
-	kind, target, err := dbURL(c.ReadDB, c.DataDir, "read.db")
+func (o opener) writeDB(ctx context.Context, db database) (writeDB, error) {
+	target, server, err := o.locate(db)
+	switch {
+	case err != nil:
+		return nil, err
+	case server == nil:
+		return asWriteDB(sqlite.OpenWriteStore(ctx, target, sqlite.Config{Logger: o.logger}))
+	}
+	return openRetrying(ctx, o, db.name, func() (writeDB, error) {
+		return asWriteDB(sqlserver.OpenWriteStore(ctx, target, *server))
+	})
+}
+
+func (o opener) projectionDB(ctx context.Context, db database) (projectionDB, error) {
+	target, server, err := o.locate(db)
+	switch {
+	case err != nil:
+		return nil, err
+	case server == nil:
+		return asProjectionDB(sqlite.OpenProjection(ctx, target, sqlite.Config{Logger: o.logger}))
+	}
+	return openRetrying(ctx, o, db.name, func() (projectionDB, error) {
+		return asProjectionDB(sqlserver.OpenProjection(ctx, target, *server))
+	})
+}
+
+// asWriteDB and asProjectionDB keep a failed open's typed nil pointer out of
+// the interface, where it would not compare equal to nil.
+func asWriteDB[S writeDB](s S, err error) (writeDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("projection database", "kind", kind)
-	if kind == "sqlserver" {
-		return sqlserver.OpenProjection(ctx, target, sqlserver.Config{Logger: logger})
+	return s, nil
+}
+
+func asProjectionDB[S projectionDB](p S, err error) (projectionDB, error) {
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	return p, nil
+}
+
+// locate resolves db's URL: for SQL Server the target and its configuration,
+// for SQLite the file (its directory created) and a nil configuration.
+func (o opener) locate(db database) (target string, server *sqlserver.Config, err error) {
+	kind, target, err := dbURL(db.setting, o.c.DataDir, db.file)
+	if err != nil {
+		return "", nil, err
 	}
-	return sqlite.OpenProjection(ctx, target, sqlite.Config{Logger: logger})
+	o.logger.Info(db.name, "kind", kind)
+	if kind == "sqlite" {
+		if err := azureOnly(o.c, "the "+db.name, db.env); err != nil {
+			return "", nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
+			return "", nil, fmt.Errorf("create data directory: %w", err)
+		}
+		return target, nil, nil
+	}
+	cfg := sqlserver.Config{Logger: o.logger, SkipMigrations: !db.migrate, MaxConns: db.conns}
+	if o.c.AzureAuth == authManagedIdentity {
+		if err := checkManagedDSN(target); err != nil {
+			return "", nil, fmt.Errorf("%s (%s): %w", db.name, db.env, err)
+		}
+	}
+	if cfg.Credential, err = o.auth.credential(); err != nil {
+		return "", nil, err
+	}
+	return target, &cfg, nil
+}
+
+// checkManagedDSN refuses, with managed-identity authentication, a SQL Server
+// URL that signs in some other way: a user and password (a secret) or a
+// fedauth workflow (the driver's own, which may try developer logins).
+func checkManagedDSN(dsn string) error {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.User != nil || u.Query().Has("user id") || u.Query().Has("password") {
+		return errors.New("azure-auth managed-identity: the URL must name no user or password; the managed identity signs in")
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "fedauth") {
+			return errors.New("azure-auth managed-identity: remove fedauth from the URL; Dropoff signs in with the managed identity itself")
+		}
+	}
+	return nil
+}
+
+// openRetrying opens a SQL Server store that may not be ready yet: a server
+// still starting, a serverless database waking from its pause (about a
+// minute), or a user and schema that `dropoff dbinit` has not created yet, as
+// on the first `azd up`. It tries again, with a backoff from 1s to 30s, until
+// it opens or ctx ends, logging why each time. Anything else (a bad DSN, a
+// failed migration) fails at once. Meanwhile the process answers /healthz
+// (it is alive) and /readyz with 503 naming what it waits for.
+func openRetrying[T any](ctx context.Context, o opener, what string, open func() (T, error)) (T, error) {
+	retry := cmp(o.retry, backoff.Policy{Initial: time.Second, Max: 30 * time.Second})
+	for attempt := 1; ; attempt++ {
+		v, err := open()
+		if err == nil {
+			o.wait("")
+			return v, nil
+		}
+		passing := errors.Is(err, sqlserver.ErrUnreachable) || errors.Is(err, sqlserver.ErrSchemaBehind)
+		if !passing || ctx.Err() != nil {
+			return v, err
+		}
+		d := retry.Delay(attempt)
+		o.logger.Warn("cannot open the "+what+"; retrying", "error", err, "attempt", attempt, "backoff", d.String())
+		o.wait("waiting for the " + what)
+		if !backoff.Sleep(ctx, d) {
+			return v, fmt.Errorf("open the %s: %w (last error: %w)", what, ctx.Err(), err)
+		}
+	}
+}
+
+func (o opener) wait(what string) {
+	if o.waiting != nil {
+		o.waiting(what)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,11 +41,14 @@ func (r roles) String() string {
 // the group of goroutines they run in.
 type process struct {
 	cfg     config
+	roles   roles
 	logger  *slog.Logger
 	reg     *prometheus.Registry
+	open    opener
 	http    httpapi.Config
 	group   *errgroup.Group
 	closers []func() error
+	waiting atomic.Value // string: what start-up waits for, for /readyz
 
 	q queue
 	w writeDB
@@ -53,21 +57,18 @@ type process struct {
 
 func (p *process) queue(ctx context.Context) (queue, error) {
 	if p.q == nil {
-		q, closeQ, err := openQueue(ctx, p.cfg, p.logger, p.reg)
+		q, closeQ, err := p.open.queue(ctx)
 		if err != nil {
 			return nil, err
 		}
 		p.q, p.closers = q, append(p.closers, closeQ)
-		if pinger, ok := q.(interface{ Ping(context.Context) error }); ok {
-			p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue", Check: pinger.Ping})
-		}
 	}
 	return p.q, nil
 }
 
 func (p *process) writeDB(ctx context.Context) (writeDB, error) {
 	if p.w == nil {
-		w, err := openWriteDB(ctx, p.cfg, p.logger)
+		w, err := p.open.writeDB(ctx, p.writeDatabase())
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +80,7 @@ func (p *process) writeDB(ctx context.Context) (writeDB, error) {
 
 func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
 	if p.p == nil {
-		db, err := openProjectionDB(ctx, p.cfg, p.logger)
+		db, err := p.open.projectionDB(ctx, p.projectionDatabase())
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +88,30 @@ func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
 		p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "read-db", Check: db.Ping})
 	}
 	return p.p, nil
+}
+
+// writeDatabase describes the write database as this process's roles use
+// it: the worker needs a connection per session it may be applying a command
+// for, plus a few for the dead-letter recorder and readiness; the projector
+// reads the feed on one.
+func (p *process) writeDatabase() database {
+	conns := 4
+	if p.roles.worker {
+		conns = p.cfg.WorkerSessions + 4
+	}
+	return database{name: "write database", setting: p.cfg.WriteDB, env: "DROPOFF_WRITE_DB", file: "write.db",
+		conns: cmp(p.cfg.DBConns, conns)}
+}
+
+// projectionDatabase: the query API answers many GETs at once; the
+// projector applies one batch at a time.
+func (p *process) projectionDatabase() database {
+	conns := 4
+	if p.roles.query {
+		conns = 32
+	}
+	return database{name: "projection database", setting: p.cfg.ReadDB, env: "DROPOFF_READ_DB", file: "read.db",
+		conns: cmp(p.cfg.DBConns, conns)}
 }
 
 // close closes what was opened, last first.
@@ -102,17 +127,54 @@ func (p *process) close() error {
 // server stops taking requests and finishes those in flight (a 202 is sent
 // only once its command is stored), the worker settles what it is processing,
 // and the stores are closed last.
+//
+// It listens first, before any store is opened: a taken port fails at once
+// and creates nothing, and while the stores open (a SQL Server database may
+// take a while: see openRetrying) the process is alive (/healthz) but not
+// ready (/readyz says what it waits for).
 func start(ctx context.Context, c config, logger *slog.Logger, r roles) (err error) {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	group, gctx := errgroup.WithContext(ctx)
-	p := &process{cfg: c, logger: logger, reg: reg, group: group,
+	p := &process{cfg: c, roles: r, logger: logger, reg: reg, group: group,
 		http: httpapi.Config{Registry: reg, Logger: logger, OperationTTL: c.QueueTTL, AdminToken: c.AdminToken}}
+	p.waiting.Store("opening the stores")
+	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: logger, reg: reg, waiting: func(what string) {
+		p.waiting.Store(cmp(what, "opening the stores"))
+	}}
 	defer func() { err = errors.Join(err, p.close()) }()
 	if c.Mode == modeSync {
 		r.worker = false // the command API applies commands itself (sync.go)
 	}
 
+	h := &switchHandler{}
+	h.set(httpapi.Starting(func() string { return p.waiting.Load().(string) }))
+	p.serveHTTP(gctx, ln, h, r)
+	if err := p.startRoles(gctx, r); err != nil {
+		cancel() // stops the HTTP server
+		return errors.Join(err, group.Wait())
+	}
+	handler, err := httpapi.New(p.http)
+	if err != nil {
+		cancel()
+		return errors.Join(err, group.Wait())
+	}
+	h.set(handler)
+	p.logger.Info("dropoff is ready", "url", "http://"+ln.Addr().String(), "roles", r.String())
+	if p.cfg.onListen != nil {
+		p.cfg.onListen("http://"+ln.Addr().String(), p)
+	}
+	return group.Wait()
+}
+
+// startRoles starts each role the process runs, in order.
+func (p *process) startRoles(ctx context.Context, r roles) error {
 	for _, role := range []struct {
 		on    bool
 		start func(context.Context, *process) error
@@ -120,29 +182,28 @@ func start(ctx context.Context, c config, logger *slog.Logger, r roles) (err err
 		if !role.on {
 			continue
 		}
-		if err := role.start(gctx, p); err != nil {
+		if err := role.start(ctx, p); err != nil {
 			return err
 		}
 	}
-	if err := p.serveHTTP(gctx, r); err != nil {
-		return err
-	}
-	return group.Wait()
+	return nil
 }
 
-// serveHTTP listens on the configured address and serves the routes the roles
-// enabled, plus /healthz, /readyz and /metrics, until ctx is done.
-func (p *process) serveHTTP(ctx context.Context, r roles) error {
-	handler, err := httpapi.New(p.http)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", p.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", p.cfg.Addr, err)
-	}
+// switchHandler serves the handler set last: httpapi.Starting while the
+// roles start, then the real one.
+type switchHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *switchHandler) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// serveHTTP serves h on ln until ctx is done, then shuts the server down,
+// letting requests in flight finish within the shutdown timeout.
+func (p *process) serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, r roles) {
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -150,9 +211,6 @@ func (p *process) serveHTTP(ctx context.Context, r roles) error {
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
 	p.logger.Info("dropoff is listening", "url", "http://"+ln.Addr().String(), "roles", r.String())
-	if p.cfg.onListen != nil {
-		p.cfg.onListen("http://"+ln.Addr().String(), p)
-	}
 	p.group.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
@@ -169,5 +227,4 @@ func (p *process) serveHTTP(ctx context.Context, r roles) error {
 		}
 		return nil
 	})
-	return nil
 }

@@ -24,11 +24,13 @@ type system struct {
 	logs *logSink
 }
 
-// logSink collects the JSON log and picks out the URL the server listens on.
+// logSink collects the JSON log and picks out the URL the server listens on
+// from the line with message msg ("dropoff is ready" when empty).
 type logSink struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 	url chan string
+	msg string
 }
 
 func (s *logSink) Write(p []byte) (int, error) {
@@ -38,7 +40,7 @@ func (s *logSink) Write(p []byte) (int, error) {
 	sc := bufio.NewScanner(bytes.NewReader(p))
 	for sc.Scan() {
 		var e struct{ Msg, URL string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == "dropoff is listening" {
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == cmp(s.msg, "dropoff is ready") {
 			select {
 			case s.url <- e.URL:
 			default:

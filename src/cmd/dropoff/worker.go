@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/httpapi"
 	"github.com/dropoff-dev/dropoff/src/worker"
 )
 
@@ -18,18 +23,29 @@ func startWorker(ctx context.Context, p *process) error {
 	if err != nil {
 		return err
 	}
-	wk, err := worker.New(q, w, worker.Config{
-		MaxSessions:  p.cfg.WorkerSessions,
-		ReceiveBatch: p.cfg.WorkerBatch,
-		IdleTimeout:  p.cfg.WorkerIdleTimeout,
-		DeadLetters:  q,
-		Logger:       p.logger,
-		Registerer:   p.reg,
-	})
+	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
+	cfg.DeadLetters = q
+	wk, err := worker.New(q, w, cfg)
 	if err != nil {
 		return err
 	}
+	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-receive", Check: q.PingReceive})
 	p.http.DeadLetters = q
 	p.group.Go(func() error { return wk.Run(ctx) })
 	return nil
+}
+
+// workerConfig is the worker's configuration: its session timings are the
+// bus adapter's pacing, a flag overriding each one. The embedded queue's
+// pacing is in milliseconds, Service Bus's in seconds (bus.Pacing says why).
+func workerConfig(c config, pace bus.Pacing, logger *slog.Logger, reg prometheus.Registerer) worker.Config {
+	return worker.Config{
+		MaxSessions:    c.WorkerSessions,
+		ReceiveBatch:   c.WorkerBatch,
+		IdleTimeout:    cmp(c.WorkerIdleTimeout, pace.IdleTimeout),
+		MaxSessionHold: cmp(c.WorkerSessionHold, pace.MaxSessionHold),
+		AcceptTimeout:  cmp(c.WorkerAcceptTimeout, pace.AcceptTimeout),
+		Logger:         logger,
+		Registerer:     reg,
+	}
 }
