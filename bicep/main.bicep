@@ -40,6 +40,11 @@ param workerMaxReplicas int = 10
 @description('Fewest worker replicas: 1 starts work at once, 0 costs nothing at rest but waits up to the 30s scaler poll plus a start for the first command.')
 param workerMinReplicas int = 1
 
+@minValue(0)
+@maxValue(1)
+@description('Fewest replicas of each API: 0 costs nothing at rest, at the price of a cold start for the first request.')
+param apiMinReplicas int = 1
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var tags = { 'azd-env-name': environmentName }
 
@@ -65,6 +70,7 @@ module resources './resources.bicep' = {
     databaseSku: databaseSku
     workerMinReplicas: workerMinReplicas
     workerMaxReplicas: workerMaxReplicas
+    apiMinReplicas: apiMinReplicas
   }
 }
 

@@ -27,6 +27,7 @@ param exists object
 param databaseSku object
 param workerMinReplicas int
 param workerMaxReplicas int
+param apiMinReplicas int
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, location))
@@ -142,7 +143,7 @@ module commandApi './modules/app.bicep' = {
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.commandApiClientId }
     ])
     external: true
-    minReplicas: 1
+    minReplicas: apiMinReplicas
     maxReplicas: 10
   }
 }
@@ -165,7 +166,7 @@ module queryApi './modules/app.bicep' = {
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.queryApiClientId }
     ])
     external: true
-    minReplicas: 1
+    minReplicas: apiMinReplicas
     maxReplicas: 10
   }
 }
