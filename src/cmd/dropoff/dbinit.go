@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -41,7 +42,7 @@ func dbinit(ctx context.Context, args []string, getenv func(string) string, stde
 		fs.StringVar(s.field(&cfg), s.name, getenv(s.env), s.usage+" ("+s.env+")")
 	}
 	var auth config
-	fs.StringVar(&auth.AzureAuth, "azure-auth", cmp(getenv("DROPOFF_AZURE_AUTH"), authDefault), "default-credential or managed-identity, as for the roles (DROPOFF_AZURE_AUTH)")
+	fs.StringVar(&auth.AzureAuth, "azure-auth", cmp.Or(getenv("DROPOFF_AZURE_AUTH"), authDefault), "default-credential or managed-identity, as for the roles (DROPOFF_AZURE_AUTH)")
 	fs.StringVar(&auth.AzureClientID, "azure-client-id", getenv("AZURE_CLIENT_ID"), "client id of the managed identity that is the server's Entra administrator (AZURE_CLIENT_ID)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func (o opener) queue(ctx context.Context) (queue, func() error, error) {
 	path := filepath.Join(c.DataDir, "queue.db")
 	q, err := sqlitebus.Open(path, sqlitebus.Config{
 		MaxDeliveryCount:  c.MaxDeliveryCount,
-		LockDuration:      cmp(c.LockDuration, embeddedLockDuration),
+		LockDuration:      cmp.Or(c.LockDuration, embeddedLockDuration),
 		DuplicateWindow:   c.DuplicateWindow,
 		DefaultTimeToLive: c.QueueTTL,
 		Logger:            logger,
@@ -92,10 +93,10 @@ func (o opener) queue(ctx context.Context) (queue, func() error, error) {
 func (o opener) serviceBus(ctx context.Context) (queue, func() error, error) {
 	c, logger := o.c, o.logger
 	settings := servicebus.DefaultSettings()
-	settings.MaxDeliveryCount = cmp(c.MaxDeliveryCount, settings.MaxDeliveryCount)
-	settings.LockDuration = cmp(c.LockDuration, settings.LockDuration)
-	settings.DuplicateWindow = cmp(c.DuplicateWindow, settings.DuplicateWindow)
-	settings.DefaultTimeToLive = cmp(c.QueueTTL, settings.DefaultTimeToLive)
+	settings.MaxDeliveryCount = cmp.Or(c.MaxDeliveryCount, settings.MaxDeliveryCount)
+	settings.LockDuration = cmp.Or(c.LockDuration, settings.LockDuration)
+	settings.DuplicateWindow = cmp.Or(c.DuplicateWindow, settings.DuplicateWindow)
+	settings.DefaultTimeToLive = cmp.Or(c.QueueTTL, settings.DefaultTimeToLive)
 	cfg := servicebus.Config{
 		Namespace:        c.ServiceBusNamespace,
 		ConnectionString: c.ServiceBusConnectionString,
@@ -125,15 +126,6 @@ func (o opener) serviceBus(ctx context.Context) (queue, func() error, error) {
 		defer cancel()
 		return q.Close(cctx)
 	}, nil
-}
-
-// cmp returns v unless it is zero, then def.
-func cmp[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // writeDB is the write store with its change feed.
@@ -285,7 +277,7 @@ func checkManagedDSN(dsn string) error {
 // failed migration) fails at once. Meanwhile the process answers /healthz
 // (it is alive) and /readyz with 503 naming what it waits for.
 func openRetrying[T any](ctx context.Context, o opener, what string, open func() (T, error)) (T, error) {
-	retry := cmp(o.retry, backoff.Policy{Initial: time.Second, Max: 30 * time.Second})
+	retry := cmp.Or(o.retry, backoff.Policy{Initial: time.Second, Max: 30 * time.Second})
 	for attempt := 1; ; attempt++ {
 		v, err := open()
 		if err == nil {

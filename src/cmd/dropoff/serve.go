@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func (p *process) writeDatabase() database {
 		conns = p.cfg.WorkerSessions + 4
 	}
 	return database{name: "write database", setting: p.cfg.WriteDB, env: "DROPOFF_WRITE_DB", file: "write.db",
-		conns: cmp(p.cfg.DBConns, conns)}
+		conns: cmp.Or(p.cfg.DBConns, conns)}
 }
 
 // projectionDatabase: the query API answers many GETs at once; the
@@ -111,7 +112,7 @@ func (p *process) projectionDatabase() database {
 		conns = 32
 	}
 	return database{name: "projection database", setting: p.cfg.ReadDB, env: "DROPOFF_READ_DB", file: "read.db",
-		conns: cmp(p.cfg.DBConns, conns)}
+		conns: cmp.Or(p.cfg.DBConns, conns)}
 }
 
 // close closes what was opened, last first.
@@ -146,7 +147,7 @@ func start(ctx context.Context, c config, logger *slog.Logger, r roles) (err err
 		http: httpapi.Config{Registry: reg, Logger: logger, OperationTTL: c.QueueTTL, AdminToken: c.AdminToken}}
 	p.waiting.Store("opening the stores")
 	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: logger, reg: reg, waiting: func(what string) {
-		p.waiting.Store(cmp(what, "opening the stores"))
+		p.waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
 	defer func() { err = errors.Join(err, p.close()) }()
 	if c.Mode == modeSync {

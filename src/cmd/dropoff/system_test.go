@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"bufio"
 	"bytes"
 	"context"
@@ -40,7 +41,7 @@ func (s *logSink) Write(p []byte) (int, error) {
 	sc := bufio.NewScanner(bytes.NewReader(p))
 	for sc.Scan() {
 		var e struct{ Msg, URL string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == cmp(s.msg, "dropoff is ready") {
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == cmp.Or(s.msg, "dropoff is ready") {
 			select {
 			case s.url <- e.URL:
 			default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -42,9 +43,9 @@ func workerConfig(c config, pace bus.Pacing, logger *slog.Logger, reg prometheus
 	return worker.Config{
 		MaxSessions:    c.WorkerSessions,
 		ReceiveBatch:   c.WorkerBatch,
-		IdleTimeout:    cmp(c.WorkerIdleTimeout, pace.IdleTimeout),
-		MaxSessionHold: cmp(c.WorkerSessionHold, pace.MaxSessionHold),
-		AcceptTimeout:  cmp(c.WorkerAcceptTimeout, pace.AcceptTimeout),
+		IdleTimeout:    cmp.Or(c.WorkerIdleTimeout, pace.IdleTimeout),
+		MaxSessionHold: cmp.Or(c.WorkerSessionHold, pace.MaxSessionHold),
+		AcceptTimeout:  cmp.Or(c.WorkerAcceptTimeout, pace.AcceptTimeout),
 		Logger:         logger,
 		Registerer:     reg,
 	}
