@@ -17,9 +17,30 @@ type Queue interface {
 
 // Options tunes the suite for an adapter.
 type Options struct {
+	// Features declares where the adapter legitimately differs from others.
+	Features Features
 	// Reopen, when set, closes q and opens the same queue again (the embedded
 	// queue: the same file); it enables the durability test.
 	Reopen func(t *testing.T, q Queue) Queue
+}
+
+// Features are the behaviours in which adapters of the port differ and may:
+// each adapter declares its own, and the suite holds it to its declaration
+// rather than guessing (watermill's universal suite does the same). Where
+// Service Bus is concerned, a declaration must say what Microsoft documents
+// (docs/bus.md cites it), not what happens to pass.
+type Features struct {
+	// CloseRaisesDeliveryCount: a message received on a session that is then
+	// closed, the message unsettled, comes back with its delivery count
+	// raised. Service Bus does not raise it: the count rises when a lock
+	// expires or a message is abandoned, not when a session is closed
+	// ("Impact of delivery count", Service Bus message sessions).
+	CloseRaisesDeliveryCount bool
+	// Crash makes the holder of s behave as if its process had died: nothing
+	// renews s's lock any more, and nothing settles, releases or closes it.
+	// The lock then runs out on its own. It must not close s gracefully,
+	// which would release the lock instead. Required.
+	Crash func(t *testing.T, q Queue, s bus.Session)
 }
 
 // Run runs every behaviour as a named subtest against queues made by open.
@@ -27,11 +48,12 @@ type Options struct {
 // open may be called more than once in one subtest: each call must return a
 // new handle on the same queue, as a second process would have (for an
 // embedded queue, the same file for the whole subtest). open closes what it
-// opens in t.Cleanup, and that Close must be harmless after the suite has
-// closed the handle itself: the lock-expiry test simulates a crashed process
-// by closing a handle — a Close() error or Close(context.Context) error
-// method — while one of its sessions is still open.
+// opens in t.Cleanup, and that Close must be harmless after Features.Crash
+// has done its work on the handle.
 func Run(t *testing.T, open func(t *testing.T) Queue, opts Options) {
+	if opts.Features.Crash == nil {
+		t.Fatal("bustest: Options.Features.Crash is required: declare how a crashed holder is simulated")
+	}
 	s := suite{open: open, opts: opts}
 	tests := []struct {
 		name string

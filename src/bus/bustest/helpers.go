@@ -195,23 +195,3 @@ func bodies(msgs []*bus.ReceivedMessage) []string {
 	}
 	return out
 }
-
-// crash ends q without closing its sessions, as a crashed process would.
-// Check canCrash first.
-func crash(t *testing.T, q Queue) {
-	t.Helper()
-	var err error
-	switch c := q.(type) {
-	case interface{ Close() error }:
-		err = c.Close()
-	case interface{ Close(context.Context) error }:
-		ctx, cancel := context.WithTimeout(t.Context(), soon)
-		defer cancel()
-		err = c.Close(ctx)
-	default:
-		t.Fatalf("crash: %T has no Close method", q)
-	}
-	if err != nil {
-		t.Fatalf("close queue handle (simulated crash): %v", err)
-	}
-}

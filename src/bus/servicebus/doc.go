@@ -25,9 +25,9 @@
 //
 // The adapter reaches the SDK only through small interfaces (sdk.go) that the
 // SDK's types satisfy, so its own logic is tested with hand-written fakes.
-// TestContract runs the bus contract suite (package bustest) against a real
-// queue or the emulator when DROPOFF_SERVICEBUS_CONNECTION_STRING or
-// DROPOFF_SERVICEBUS_NAMESPACE is set. docs/bus.md compares this adapter with
+// TestContract runs the bus contract suite (package bustest) against a test
+// queue of its own, on the emulator or a namespace, when the test variables
+// DROPOFF_TEST_SERVICEBUS_* are set (never the program's own). docs/bus.md compares this adapter with
 // the embedded queue (package sqlitebus) and lists the queue settings
 // Dropoff expects.
 package servicebus

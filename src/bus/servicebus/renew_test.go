@@ -241,3 +241,22 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	}
 	eventually(t, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// StopRenewal, the contract suite's crash, stops renewing and leaves the
+// receiver open: nothing releases the session before its lock runs out.
+func TestStopRenewalLeavesTheSessionLocked(t *testing.T) {
+	tb := newTestBus(t, Config{Settings: bus.Settings{LockDuration: time.Minute}})
+	f := renewingSession(tb.clock, time.Minute)
+	s := tb.accept(t, f)
+	tb.clock.nextTimer(t) // the first renewal is scheduled
+	StopRenewal(s)
+	renewals, closes, _ := f.snapshot()
+	if renewals != 0 || closes != 0 {
+		t.Errorf("after StopRenewal: %d renewals, %d closes, want none of either", renewals, closes)
+	}
+	select {
+	case tm := <-tb.clock.timers:
+		t.Errorf("a renewal timer (%v) started after StopRenewal", tm.d)
+	default:
+	}
+}

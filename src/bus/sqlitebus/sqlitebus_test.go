@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/bustest"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 )
@@ -37,7 +38,23 @@ func TestContract(t *testing.T) {
 		}
 		return open(t)
 	}
-	bustest.Run(t, open, bustest.Options{Reopen: reopen})
+	bustest.Run(t, open, bustest.Options{Reopen: reopen, Features: features})
+}
+
+// features are the embedded queue's declared behaviours (docs/bus.md):
+//   - closing a session raises the delivery count of the messages it left
+//     unsettled (Service Bus does not);
+//   - a crashed holder is its Queue closed with the session still open:
+//     Close stops every lock renewal and leaves open sessions locked until
+//     their lock runs out, as the death of the process would.
+var features = bustest.Features{
+	CloseRaisesDeliveryCount: true,
+	Crash: func(t *testing.T, q bustest.Queue, _ bus.Session) {
+		t.Helper()
+		if err := q.(*sqlitebus.Queue).Close(); err != nil {
+			t.Fatalf("close the queue under an open session (a crash): %v", err)
+		}
+	},
 }
 
 // openQueue opens the queue at path and closes it when the test ends.
