@@ -287,6 +287,8 @@ subcommands:
   projector    follows the change feed into the projection database
   query-api    answers GETs from the projection database
   migrate      applies the database migrations and exits
+  createdb     creates the SQL Server databases --write-db and --read-db name,
+               on a development server (the devcontainer), if missing
   dbinit       prepares Azure SQL for a deployment: migrations, and a user per
                role's managed identity with only the rights it needs
   load         drives a Dropoff with commands and verifies the result; see dropoff load -h

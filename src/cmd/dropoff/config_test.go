@@ -49,6 +49,7 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"bad log format", []string{"serve", "--log-format", "xml"}, nil, "log-format"},
 		{"bad database URL", []string{"migrate", "--write-db", "postgres://x"}, nil, "sqlite:<path> or sqlserver://"},
 		{"stray argument", []string{"serve", "extra"}, nil, "unexpected argument"},
+		{"createdb on SQLite", []string{"createdb"}, nil, "not on SQL Server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

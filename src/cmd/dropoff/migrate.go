@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+
+	"github.com/dropoff-dev/dropoff/src/store/sqlserver"
 )
 
 // migrate brings both databases' schemas up to date and exits. Against SQL
@@ -28,5 +31,25 @@ func migrate(ctx context.Context, c config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("migrations applied")
+	return nil
+}
+
+// createDatabases creates the SQL Server databases --write-db and --read-db
+// name, where they do not exist yet: for a development server such as the
+// devcontainer's, before `dropoff migrate` (a deployment's come from Bicep).
+func createDatabases(ctx context.Context, c config, logger *slog.Logger) error {
+	for _, db := range []struct{ name, url string }{{"write", c.WriteDB}, {"projection", c.ReadDB}} {
+		kind, target, err := dbURL(db.url, c.DataDir, "")
+		if err != nil {
+			return err
+		}
+		if kind != "sqlserver" {
+			return fmt.Errorf("createdb: the %s database is not on SQL Server (set DROPOFF_WRITE_DB and DROPOFF_READ_DB to sqlserver:// URLs); SQLite files are created when opened", db.name)
+		}
+		if err := sqlserver.CreateDatabase(ctx, target, sqlserver.Config{Logger: logger}); err != nil {
+			return err
+		}
+		logger.Info("database in place", "database", db.name)
+	}
 	return nil
 }

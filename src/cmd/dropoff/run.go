@@ -39,7 +39,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		r = roles{projector: true}
 	case "query-api":
 		r = roles{query: true}
-	case "migrate":
+	case "migrate", "createdb":
 	case "load":
 		return runLoad(ctx, args, getenv, stdout, stderr)
 	case "dbinit":
@@ -52,8 +52,11 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	logger := newLogger(c, stderr)
-	if cmd == "migrate" {
+	switch cmd {
+	case "migrate":
 		return migrate(ctx, c, logger)
+	case "createdb":
+		return createDatabases(ctx, c, logger)
 	}
 	err = start(ctx, c, logger, r)
 	if errors.Is(err, context.Canceled) {

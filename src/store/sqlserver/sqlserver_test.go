@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -22,7 +23,9 @@ import (
 //
 // Every store a test opens gets a database of its own, created empty with
 // READ_COMMITTED_SNAPSHOT on (as Azure SQL Database has it) and dropped when
-// the test ends.
+// the test ends: the suite drops no database it did not create. It never
+// takes the program's own variables (DROPOFF_WRITE_DB, DROPOFF_READ_DB) for
+// its server, and refuses a test URL that names one of their databases.
 const serverEnv = "DROPOFF_TEST_SQLSERVER"
 
 func testServer(t *testing.T) string {
@@ -31,28 +34,105 @@ func testServer(t *testing.T) string {
 	if dsn == "" {
 		t.Skip("SQL Server suites: set DROPOFF_TEST_SQLSERVER to a sqlserver:// URL of a server where tests may create databases")
 	}
-	if !strings.HasPrefix(dsn, "sqlserver://") {
-		t.Fatalf("%s: want a sqlserver:// URL", serverEnv)
+	if err := refuseProductionDB(dsn, os.Getenv); err != nil {
+		t.Fatal(err)
 	}
 	return dsn
 }
 
-// newDatabase creates an empty, uniquely named database and returns a DSN
+// refuseProductionDB fails for a test URL that is not a sqlserver:// URL,
+// or that names a database the program runs on (same host, same database).
+func refuseProductionDB(dsn string, getenv func(string) string) error {
+	u, err := checkDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("%s: %w", serverEnv, err)
+	}
+	db := param(u, "database")
+	if db == "" {
+		return nil // the server's default database; the suite creates its own
+	}
+	for _, env := range []string{"DROPOFF_WRITE_DB", "DROPOFF_READ_DB"} {
+		prod, err := checkDSN(getenv(env))
+		if err != nil {
+			continue // not SQL Server
+		}
+		if strings.EqualFold(prod.Hostname(), u.Hostname()) && strings.EqualFold(param(prod, "database"), db) {
+			return fmt.Errorf("refusing %s: database %s is the one %s names, which Dropoff runs on", serverEnv, db, env)
+		}
+	}
+	return nil
+}
+
+func TestRefuseProductionDB(t *testing.T) {
+	prod := map[string]string{
+		"DROPOFF_WRITE_DB": "sqlserver://sa:pw@sqlserver:1433?database=dropoff_write",
+		"DROPOFF_READ_DB":  "sqlserver://sa:pw@sqlserver:1433?database=dropoff_read",
+	}
+	tests := []struct {
+		dsn     string
+		refused bool
+	}{
+		{"sqlserver://sa:pw@sqlserver:1433", false},
+		{"sqlserver://sa:pw@sqlserver:1433?database=master", false},
+		{"sqlserver://sa:pw@SQLServer:1433?Database=DROPOFF_WRITE", true},
+		{"sqlserver://sa:pw@sqlserver?database=dropoff_read", true},
+		{"sqlserver://sa:pw@elsewhere:1433?database=dropoff_write", false},
+		{"postgres://localhost/db", true},
+	}
+	for _, tt := range tests {
+		err := refuseProductionDB(tt.dsn, func(k string) string { return prod[k] })
+		if (err != nil) != tt.refused {
+			t.Errorf("refuseProductionDB(%q) = %v, want refused %v", tt.dsn, err, tt.refused)
+		}
+	}
+}
+
+// newDatabase creates an empty, uniquely named database (CreateDatabase:
+// READ_COMMITTED_SNAPSHOT on, as Azure SQL Database has it) and returns a DSN
 // for it; the database is dropped when the test ends.
 func newDatabase(t *testing.T, server string) string {
 	t.Helper()
+	dsn, err := withDatabase(server, "dropoff_test_"+randomSuffix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateDatabase(t.Context(), dsn, Config{}); err != nil {
+		t.Fatalf("create a test database: %v", err)
+	}
+	dropOnCleanup(t, server, dsn)
+	return dsn
+}
+
+// randomSuffix is 12 hex digits, for names no other run uses.
+func randomSuffix(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// dropOnCleanup drops the database dsn names when the test ends: only ever
+// one this test created.
+func dropOnCleanup(t *testing.T, server, dsn string) {
+	t.Helper()
+	u, err := checkDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := param(u, "database")
+	db, err := quoteName(name)
+	if err != nil || !strings.HasPrefix(name, "dropoff_test_") {
+		t.Fatalf("refusing to drop %q: not a test database", name)
+	}
 	master, err := OpenDB(t.Context(), server, Config{})
 	if err != nil {
 		t.Fatalf("connect to the test server: %v", err)
 	}
-	t.Cleanup(func() { _ = master.Close() })
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	name := "dropoff_test_" + hex.EncodeToString(suffix)
-	db, _ := quoteName(name) // hex digits and underscores: always valid
-	exec(t, master, "CREATE DATABASE "+db+";")
 	// t.Context is cancelled before cleanups run, so the drop gets its own.
 	t.Cleanup(func() {
+		defer master.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		// ROLLBACK IMMEDIATE ends sessions a failed test left behind.
@@ -60,12 +140,6 @@ func newDatabase(t *testing.T, server string) string {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 	})
-	exec(t, master, "ALTER DATABASE "+db+" SET READ_COMMITTED_SNAPSHOT ON WITH ROLLBACK IMMEDIATE;")
-	dsn, err := withDatabase(server, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dsn
 }
 
 func exec(t *testing.T, db *sql.DB, query string) {
