@@ -38,6 +38,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// isolatedEnv is env without Dropoff's settings and Azure's credentials, so
+// that a shell configured to run Dropoff on real services (the devcontainer
+// is one) does not turn these kill -9 tests into tests on those services:
+// every process here runs on the test's own embedded stores.
+func isolatedEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "DROPOFF_") && !strings.HasPrefix(kv, "AZURE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // proc is one running dropoff process.
 type proc struct {
 	t    *testing.T
@@ -54,6 +68,7 @@ func start(t *testing.T, dataDir, subcommand string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{subcommand, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, extra...)
 	p := &proc{t: t, cmd: exec.Command(binary, args...), done: make(chan struct{})}
+	p.cmd.Env = isolatedEnv(os.Environ())
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
