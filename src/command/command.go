@@ -87,6 +87,20 @@ func (c Command) Digest() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// KeyScope is what the worker remembers an Idempotency-Key under: the key's
+// digest scoped to the shipment, so that one key sent for two shipments is
+// two keys (docs/api.md). Commands of one shipment are processed in the
+// order they were accepted, so the first request accepted with a key is the
+// one that binds it; across shipments there is no such order. "" without a
+// key.
+func (c Command) KeyScope() string {
+	if c.IdempotencyKey == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("dropoff/idempotency-key\x00" + c.ShipmentID + "\x00" + c.IdempotencyKey))
+	return hex.EncodeToString(sum[:])
+}
+
 // Message encodes c as a bus message.
 func (c Command) Message() (bus.Message, error) {
 	b, err := c.body()

@@ -160,3 +160,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyScopeIsPerShipment(t *testing.T) {
+	const key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	a := Command{ShipmentID: "a", IdempotencyKey: key}
+	b := Command{ShipmentID: "b", IdempotencyKey: key}
+	if a.KeyScope() == b.KeyScope() || a.KeyScope() == key || len(a.KeyScope()) != 64 {
+		t.Errorf("KeyScope: a %q, b %q: want two different 64-digit digests, neither the key's own", a.KeyScope(), b.KeyScope())
+	}
+	if again := (Command{ShipmentID: "a", IdempotencyKey: key, Kind: KindDelete}); again.KeyScope() != a.KeyScope() {
+		t.Error("KeyScope depends on more than the shipment and the key")
+	}
+	if (Command{ShipmentID: "a"}).KeyScope() != "" {
+		t.Error("KeyScope without a key is not empty")
+	}
+}

@@ -121,14 +121,15 @@ func newOperation(cmd command.Command, now time.Time) operation.Operation {
 	}
 }
 
-// checkKey looks up the command's Idempotency-Key. It returns the key to
-// remember when it is new, or the operation that first used it when that was
-// a different request.
+// checkKey looks up the command's Idempotency-Key, scoped to its shipment
+// (command.KeyScope). It returns the key to remember when it is new, or the
+// operation that first used it when that was a different request.
 func checkKey(ctx context.Context, tx store.WriteTx, cmd command.Command) (newKey *store.IdempotencyKey, reusedBy string, err error) {
-	if cmd.IdempotencyKey == "" {
+	scope := cmd.KeyScope()
+	if scope == "" {
 		return nil, "", nil
 	}
-	k, found, err := tx.IdempotencyKey(ctx, cmd.IdempotencyKey)
+	k, found, err := tx.IdempotencyKey(ctx, scope)
 	if err != nil {
 		return nil, "", fmt.Errorf("load idempotency key: %w", err)
 	}
@@ -142,7 +143,7 @@ func checkKey(ctx context.Context, tx store.WriteTx, cmd command.Command) (newKe
 	if err != nil {
 		return nil, "", fmt.Errorf("digest request: %w", err)
 	}
-	return &store.IdempotencyKey{KeyDigest: cmd.IdempotencyKey, RequestDigest: digest, OperationID: cmd.OperationID}, "", nil
+	return &store.IdempotencyKey{KeyDigest: scope, RequestDigest: digest, OperationID: cmd.OperationID}, "", nil
 }
 
 // decideShipment asks the domain for the next state; its errors are business

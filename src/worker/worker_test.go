@@ -299,9 +299,38 @@ func TestIdempotencyKeyReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, ok := s.key(key)
+	k, ok := s.key(first.KeyScope())
 	if !ok || k.OperationID != first.OperationID || k.RequestDigest != digest {
 		t.Errorf("got remembered key %+v (found %v), want operation %s with digest %s", k, ok, first.OperationID, digest)
+	}
+}
+
+// TestIdempotencyKeyIsScopedToItsShipment: one key sent for two shipments,
+// with different requests, applies both, whichever shipment is processed
+// first. With a key global to all shipments, the one processed second was
+// refused, although shipments are processed in parallel and processing order
+// across them is not the order they were accepted in.
+func TestIdempotencyKeyIsScopedToItsShipment(t *testing.T) {
+	const key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	for _, order := range [][2]string{{"a", "b"}, {"b", "a"}} {
+		b, s := newFakeBus(10), newFakeStore()
+		cmds := map[string]command.Command{}
+		for _, id := range []string{"a", "b"} {
+			f := testFields
+			f.Recipient = "Recipient " + id
+			cmds[id] = upsert(t, id, f)
+			c := cmds[id]
+			c.IdempotencyKey = key
+			cmds[id] = c
+		}
+		b.send(messages(t, cmds[order[0]], cmds[order[1]])...)
+		start(t, b, s, testConfig())
+		waitFor(t, "both operations recorded", func() bool { return s.operationCount() == 2 })
+		for _, id := range order {
+			if op, _ := s.operation(cmds[id].OperationID); op.Status != operation.Succeeded {
+				t.Errorf("order %v: shipment %s's operation %s %+v, want Succeeded", order, id, op.Status, op.Error)
+			}
+		}
 	}
 }
 
