@@ -118,9 +118,15 @@ func (b *fakeBus) available() string {
 	return best
 }
 
-// release hands the unsettled messages of session id back; call with mu held.
-func (b *fakeBus) release(id string) {
+// release hands the unsettled messages of session id back; call with mu
+// held. closed: its holder closed the session, which, as on Service Bus, is
+// no delivery attempt, so their counts go back to what they were; else the
+// lock was lost, and the counts stay raised.
+func (b *fakeBus) release(id string, closed bool) {
 	for _, fm := range b.queues[id] {
+		if fm.out && closed {
+			fm.m.DeliveryCount--
+		}
 		fm.out = false
 	}
 	delete(b.held, id)
@@ -132,7 +138,7 @@ func (b *fakeBus) release(id string) {
 func (b *fakeBus) loseLock(s *fakeSession) {
 	s.lost = true
 	if b.held[s.id] == s {
-		b.release(s.id)
+		b.release(s.id, false)
 	}
 }
 
@@ -359,7 +365,7 @@ func (s *fakeSession) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	if s.b.held[s.id] == s {
-		s.b.release(s.id)
+		s.b.release(s.id, true)
 	}
 	return nil
 }

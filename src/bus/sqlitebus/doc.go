@@ -16,9 +16,12 @@
 //     and the lock runs out on its own.
 //   - A delivered message carries the token of the lock it was delivered
 //     under (messages.lock_token) and its raised delivery count. Settling it
-//     checks that the token is still the live lock of its session. When a
-//     session is accepted again, messages left with an old token become
-//     deliverable again, or dead letters once their count reached the maximum.
+//     checks that the token is still the live lock of its session. When its
+//     holder closes the session, messages it left unsettled go back with the
+//     count they had before (as on Service Bus: a close is no delivery
+//     attempt). When a session whose lock ran out is accepted again, messages
+//     left with the old token become deliverable again with their raised
+//     count, or dead letters once it has reached the maximum.
 //   - Time to live is checked lazily: a receiver that meets an expired message
 //     moves it on, and a sweep once a second does the same for messages no one
 //     is looking at.

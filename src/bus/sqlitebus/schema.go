@@ -90,8 +90,10 @@ var statementText = map[string]string{
 		WHERE session_id = ?1 AND lock_token IS NULL ORDER BY seq LIMIT ?2`,
 	"deliver":       `UPDATE messages SET lock_token = ?2, delivery_count = delivery_count + 1 WHERE seq = ?1`,
 	"makeAvailable": `UPDATE messages SET lock_token = NULL WHERE seq = ?1`,
-	"heldCount":     `SELECT delivery_count FROM messages WHERE seq = ?1 AND lock_token = ?2`,
-	"complete":      `DELETE FROM messages WHERE seq = ?1 AND lock_token = ?2`,
+	"returnUndelivered": `UPDATE messages SET lock_token = NULL, delivery_count = delivery_count - 1
+		WHERE seq = ?1 AND delivery_count > 0`,
+	"heldCount": `SELECT delivery_count FROM messages WHERE seq = ?1 AND lock_token = ?2`,
+	"complete":  `DELETE FROM messages WHERE seq = ?1 AND lock_token = ?2`,
 	"copyToDLQ": `INSERT INTO dead_letters (` + messageColumns + `, reason, description, dead_lettered_at)
 		SELECT ` + messageColumns + `, ?2, ?3, ?4 FROM messages WHERE seq = ?1`,
 	"deleteMessage": `DELETE FROM messages WHERE seq = ?1`,

@@ -100,7 +100,7 @@ func (b *batch) lockNextSession(token string) (id string, retryAt int64, err err
 		if n == 0 {
 			continue
 		}
-		_, has, err := b.tidySession(id)
+		_, has, err := b.tidySession(id, false)
 		if err != nil {
 			return "", 0, err
 		}
@@ -119,12 +119,19 @@ func (b *batch) lockNextSession(token string) (id string, retryAt int64, err err
 }
 
 // tidySession deals with the messages of session id still marked delivered,
-// when no live lock can be holding them any more (the session is being taken
-// over, or released): each is made deliverable again with its raised
-// delivery count, or dead-lettered once that count has reached the maximum.
-// It returns the session's oldest sequence number, and whether it has any
-// message left.
-func (b *batch) tidySession(id string) (oldest int64, has bool, err error) {
+// when no live lock can be holding them any more, and returns the session's
+// oldest sequence number and whether it has any message left.
+//
+//   - released (its holder closed the session): each goes back as if it had
+//     never been delivered, its delivery count lowered again. That is Service
+//     Bus's rule (a session closed with messages unsettled does not raise
+//     their count; docs/bus.md), and it means a worker that gives a session
+//     back after a failure spends no delivery of the messages it had received
+//     behind the failing one and never tried.
+//   - taken over (the lock ran out: its holder died or hung): each is made
+//     deliverable again with its raised count, since it may have been
+//     attempted, or dead-lettered once that count has reached the maximum.
+func (b *batch) tidySession(id string, released bool) (oldest int64, has bool, err error) {
 	rows, err := b.query("delivered", id)
 	if err != nil {
 		return 0, false, err
@@ -144,7 +151,9 @@ func (b *batch) tidySession(id string) (oldest int64, has bool, err error) {
 	}
 	limit := int64(b.q.cfg.MaxDeliveryCount)
 	for _, h := range all {
-		if h.count >= limit {
+		if released {
+			_, err = b.exec("returnUndelivered", h.seq)
+		} else if h.count >= limit {
 			err = b.deadLetter(h.seq, bus.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(
 				"delivered %d times (the maximum is %d) and not settled before its session lock ended", h.count, limit))
 		} else {
@@ -279,8 +288,8 @@ func (s *session) usable() error {
 }
 
 // Close releases the lock: messages received and not settled become
-// deliverable again (or dead letters, at the maximum delivery count). It
-// stops the renewal and waits for it. Closing twice is harmless.
+// deliverable again, their delivery count as it was before they were
+// received. It stops the renewal and waits for it. Closing twice is harmless.
 func (s *session) Close(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
@@ -305,7 +314,7 @@ func (s *session) release(ctx context.Context) error {
 		if err := s.checkLock(b); err != nil {
 			return err
 		}
-		oldest, has, err := b.tidySession(s.id)
+		oldest, has, err := b.tidySession(s.id, true)
 		if err != nil {
 			return err
 		}
