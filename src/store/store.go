@@ -14,6 +14,14 @@ import (
 // retrying it is safe and will see the other write.
 var ErrConflict = errors.New("store: conflicting write")
 
+// ErrUnavailable: the database cannot answer or cannot write for now — it is
+// down, failing over or waking, the connection broke, another process holds
+// its lock, the disk is full — and nothing of the call was kept. The same call
+// may succeed later; callers retry it with a backoff rather than treating it
+// as a fault of what they were doing. Adapters mark such errors with it (their
+// own error stays in the chain).
+var ErrUnavailable = errors.New("store: unavailable")
+
 // WriteStore is the worker's database.
 type WriteStore interface {
 	// Update runs fn in one write transaction and commits it if fn returns

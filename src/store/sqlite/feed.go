@@ -93,7 +93,8 @@ func toOperationDoc(o operation.Operation) operationDoc {
 }
 
 // ReadChanges returns up to limit entries after position after, in order.
-func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) ([]store.Change, error) {
+func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) (_ []store.Change, err error) {
+	defer func() { err = classify(err) }()
 	if limit < 1 {
 		return nil, fmt.Errorf("read changes: limit %d must be positive", limit)
 	}
@@ -125,7 +126,7 @@ func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) ([
 func (s *WriteStore) Head(ctx context.Context) (int64, error) {
 	var head int64
 	if err := s.st.head.QueryRowContext(ctx).Scan(&head); err != nil {
-		return 0, fmt.Errorf("read feed head: %w", err)
+		return 0, fmt.Errorf("read feed head: %w", classify(err))
 	}
 	return head, nil
 }

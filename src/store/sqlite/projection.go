@@ -51,7 +51,8 @@ func (p *Projection) Commits() int64 { return p.commits.Load() }
 // crash leaves either all of the batch or none of it: the projector restarts
 // from the checkpoint and never applies an entry twice. Entries at or below
 // the checkpoint are skipped.
-func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead int64) error {
+func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead int64) (err error) {
+	defer func() { err = classify(err) }()
 	tx, err := p.db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin apply: %w", err)

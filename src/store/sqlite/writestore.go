@@ -86,7 +86,7 @@ func (s *WriteStore) Update(ctx context.Context, fn func(ctx context.Context, tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.submit(&update{ctx: ctx, fn: fn, done: make(chan struct{})})
+	return classify(s.submit(&update{ctx: ctx, fn: fn, done: make(chan struct{})}))
 }
 
 // Shipments lists live shipments with id > after, in id order, at most limit.

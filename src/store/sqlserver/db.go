@@ -13,6 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/azuread"
+
+	"github.com/dropoff-dev/dropoff/src/store"
 )
 
 // Config tunes a store. The zero value is ready to use.
@@ -137,8 +139,9 @@ func OpenDB(ctx context.Context, dsn string, cfg Config) (*sql.DB, error) {
 // ErrUnreachable marks a failure to connect and sign in: the server is down
 // or still starting, a serverless database is waking, the network or the
 // firewall is in the way, or the identity has no user in the database yet
-// (dbinit creates them). Trying again later may succeed.
-var ErrUnreachable = errors.New("cannot connect")
+// (dbinit creates them). Trying again later may succeed, so it is also
+// store.ErrUnavailable.
+var ErrUnreachable = fmt.Errorf("cannot connect: %w", store.ErrUnavailable)
 
 // newPool makes a pool over c that keeps up to n connections, idle ones
 // included, and retires them before Azure SQL's gateway drops them (it closes

@@ -37,7 +37,8 @@ const feedColumns = `position, committed_at, change_type,
 
 // ReadChanges returns up to limit committed entries with Position > after, in
 // Position order, never past an entry that may still commit.
-func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) ([]store.Change, error) {
+func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) (_ []store.Change, err error) {
+	defer func() { err = classify(err) }()
 	if limit < 1 {
 		return nil, fmt.Errorf("sqlserver: read changes: limit %d must be positive", limit)
 	}
@@ -59,9 +60,10 @@ ORDER BY position;`,
 }
 
 // Head returns the highest position ReadChanges could return now.
-func (s *WriteStore) Head(ctx context.Context) (int64, error) {
+func (s *WriteStore) Head(ctx context.Context) (_ int64, err error) {
+	defer func() { err = classify(err) }()
 	var rv []byte
-	err := s.db.QueryRowContext(ctx, `
+	err = s.db.QueryRowContext(ctx, `
 DECLARE @bound BINARY(8) = MIN_ACTIVE_ROWVERSION();
 SELECT TOP (1) position FROM dbo.change_feed WHERE position < @bound ORDER BY position DESC;`).Scan(&rv)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -44,7 +44,8 @@ func (p *Projection) Commits() int64 { return p.commits.Load() }
 // from the checkpoint and never applies an entry twice. Entries at or below
 // the checkpoint are skipped. The checkpoint row is read WITH (UPDLOCK), so
 // even two projectors started by mistake would take turns, not interleave.
-func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead int64) error {
+func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead int64) (err error) {
+	defer func() { err = classify(err) }()
 	tx, err := p.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return fmt.Errorf("sqlserver: begin apply: %w", err)
