@@ -125,7 +125,14 @@ func (p *Projector) Run(ctx context.Context) error {
 			failures++
 			reload = true
 			d := p.backoff(failures)
-			p.log.Warn("projector failed; will retry", "attempt", failures, "backoff", d, "error", err)
+			// A database that is down or locked passes (store.ErrUnavailable);
+			// anything else may be a bug, and is retried all the same, since
+			// skipping an entry is never an option.
+			level, msg := slog.LevelError, "projector failed; will retry"
+			if errors.Is(err, store.ErrUnavailable) {
+				level, msg = slog.LevelWarn, "a database is unavailable; the projector will retry"
+			}
+			p.log.Log(ctx, level, msg, "attempt", failures, "backoff", d.String(), "error", err)
 			p.sleep(ctx, d, nil)
 		case n == 0:
 			failures = 0

@@ -27,12 +27,26 @@
 //     operation is recorded Failed and the message completed.
 //   - DeadLetter, at once, when the message is not a command this worker can
 //     read (command.DecodeError): delivering it again cannot help.
-//   - Abandon, after a backoff, when the transaction failed (the database is
-//     down, a write conflicted). Nothing was kept, so trying again is safe.
-//     The bus delivers the message again, its delivery count one higher, or
-//     dead-letters it with MaxDeliveryCountExceeded past the queue's maximum.
-//     An abandon ends the session hold: the messages received after it must
-//     not overtake it, and closing the session hands them back.
+//   - Abandon, after a backoff, when the transaction failed for good: an
+//     error the store does not mark as passing, a panic (a bug, contained:
+//     the process and the other sessions go on), or an outage longer than
+//     MaxOutage. Nothing was kept, so trying again is safe. The bus delivers
+//     the message again, its delivery count one higher, or dead-letters it
+//     with MaxDeliveryCountExceeded past the queue's maximum. An abandon ends
+//     the session hold: the messages received after it must not overtake it,
+//     and closing the session hands them back with no delivery spent.
+//
+// # Outages cost nothing
+//
+// A transaction that fails with store.ErrUnavailable (the database down,
+// failing over, locked by another process, its disk full) says nothing about
+// the command, so the message is not abandoned: it is retried in place, with
+// a backoff, while its session lock is renewed, for up to MaxOutage. No
+// delivery is spent, and the commands behind it wait their turn. Meanwhile a
+// circuit breaker keeps the other slots from taking new sessions (one probe
+// per MaxRetryBackoff finds out when the database is back), and Ready says
+// the database is down. A shutdown during the wait leaves the message
+// unsettled; closing its session gives it back, its count unchanged.
 //
 // Completing happens after the commit, so a crash between the two delivers a
 // message again although it was applied; the inbox is what makes that

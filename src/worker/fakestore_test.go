@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type fakeStore struct {
 	// fmu guards the failure injection and the concurrency probe.
 	fmu         sync.Mutex
 	down        bool          // every Update fails
+	unavailable bool          // every Update fails with store.ErrUnavailable
 	failNext    int           // the next n Updates fail
 	gate        chan struct{} // when non-nil, Updates wait for it to close first
 	inFlight    int
@@ -78,6 +80,9 @@ func (s *fakeStore) enter() (chan struct{}, error) {
 	if s.down {
 		return nil, errFakeDown
 	}
+	if s.unavailable {
+		return nil, fmt.Errorf("%w: fake store: database is locked", store.ErrUnavailable)
+	}
 	if s.failNext > 0 {
 		s.failNext--
 		return nil, errFakeDown
@@ -117,6 +122,12 @@ func (s *fakeStore) Shipments(ctx context.Context, after string, limit int) ([]s
 func (s *fakeStore) Ping(ctx context.Context) error { return nil }
 
 // Failure injection and probes.
+
+func (s *fakeStore) setUnavailable(u bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.unavailable = u
+}
 
 func (s *fakeStore) setDown(down bool) {
 	s.fmu.Lock()

@@ -3,11 +3,15 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/store"
 )
 
 // process takes one message to one of its three endings and reports whether
@@ -17,27 +21,119 @@ import (
 //     cannot help); the session goes on.
 //   - its transaction committed (applied, a business failure recorded, or
 //     found in the inbox): complete it; the session goes on.
-//   - its transaction failed (database down, a conflict): wait a backoff,
-//     abandon it so that the bus delivers it again or, past the max delivery
-//     count, dead-letters it. The session ends here (see retry).
+//   - its transaction failed for good (not a transient failure of the store,
+//     a panic, or an outage longer than MaxOutage): wait a backoff, abandon it
+//     so that the bus delivers it again or, past the max delivery count,
+//     dead-letters it. The session ends here (see retry).
 //
-// If settling fails the session ends too; the message comes back, and the
-// inbox makes processing it again harmless.
+// While the store fails transiently the message is retried in place
+// (applyInPlace): that spends no delivery. If settling fails the session ends
+// too; the message comes back, and the inbox makes processing it again
+// harmless.
 func (w *Worker) process(ctx context.Context, s bus.Session, m *bus.ReceivedMessage) bool {
 	start := time.Now()
 	defer func() { w.metrics.processing.Observe(time.Since(start).Seconds()) }()
 
-	cmd, err := command.Decode(m.Message)
+	cmd, err := decode(m)
 	if err != nil {
 		return w.deadLetter(ctx, s, m, err)
 	}
 	log := w.log.With("operation_id", cmd.OperationID, "shipment_id", cmd.ShipmentID,
 		"delivery_count", m.DeliveryCount)
-	res, err := w.apply(ctx, cmd)
-	if err != nil {
-		return w.retry(ctx, s, m, log, err)
+	res, err := w.applyInPlace(ctx, cmd, log)
+	var pe *panicError
+	switch {
+	case err == nil:
+		return w.complete(ctx, s, m, log, res)
+	case errors.Is(err, errShutdown):
+		// Shutdown while waiting out the store: the message was not applied.
+		// Closing the session gives it back with no delivery spent.
+		log.Debug("shutting down during a retry; leaving the message unsettled")
+		return false
+	case errors.As(err, &pe):
+		w.metrics.panics.Inc()
+		log.Error("processing the command panicked (a bug): the message is abandoned, and dead-lettered past the max delivery count",
+			"panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
 	}
-	return w.complete(ctx, s, m, log, res)
+	return w.retry(ctx, s, m, log, err)
+}
+
+// decode decodes m into a command, a panic included: the decoder's bug must
+// not take the worker down with the message.
+func decode(m *bus.ReceivedMessage) (cmd command.Command, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &command.DecodeError{Reason: command.ReasonMalformed, Description: fmt.Sprintf("the decoder panicked: %v", p)}
+		}
+	}()
+	return command.Decode(m.Message)
+}
+
+// errShutdown ends a retry in place when the worker shuts down.
+var errShutdown = errors.New("worker: shutting down")
+
+// panicError is a panic while applying a command: a bug, for this message at
+// least. It is no transient failure, so the message is abandoned and spends a
+// delivery; past the max delivery count it is dead-lettered, and the session
+// and the other sessions go on.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// applyInPlace applies cmd, retrying it in place while the write store fails
+// transiently: the session's lock is renewed meanwhile, nothing is settled,
+// and no delivery is spent, so an outage shorter than MaxOutage costs the
+// command nothing but time. The breaker stops the other slots from taking new
+// sessions meanwhile. A write conflict is retried a few times; anything else,
+// a panic included, is returned at once.
+func (w *Worker) applyInPlace(ctx context.Context, cmd command.Command, log *slog.Logger) (result, error) {
+	var firstFailure time.Time
+	for attempt := 1; ; attempt++ {
+		res, err := w.applyContained(ctx, cmd)
+		switch {
+		case err == nil:
+			w.breaker.succeed()
+			return res, nil
+		case errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries:
+			// Another transaction got there first: run it again, now.
+		case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			now := w.cfg.Now()
+			if firstFailure.IsZero() {
+				firstFailure = now
+			}
+			w.breaker.fail(err)
+			if down := now.Sub(firstFailure); down >= w.cfg.MaxOutage {
+				return result{}, fmt.Errorf("write database unavailable for %v, past MaxOutage: %w", down.Round(time.Second), err)
+			}
+			d := w.backoff(attempt)
+			w.metrics.inPlaceRetries.Inc()
+			log.Warn("write database unavailable; retrying the command in place", "error", err, "attempt", attempt, "backoff", d.String())
+			if !backoff.Sleep(ctx, d) {
+				return result{}, errShutdown
+			}
+		default:
+			return result{}, err
+		}
+	}
+}
+
+// maxConflictRetries bounds the in-place retries of a write conflict. Within
+// a session there is one writer per shipment, so a conflict is a race with a
+// redelivery or a resubmitted dead letter, and the next attempt sees its
+// outcome.
+const maxConflictRetries = 3
+
+// applyContained is apply with a panic turned into a *panicError.
+func (w *Worker) applyContained(ctx context.Context, cmd command.Command) (res result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return w.apply(ctx, cmd)
 }
 
 // deadLetter moves a message that is not a command this worker can process to
@@ -73,8 +169,8 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 	return true
 }
 
-// retry abandons a message whose transaction failed, after a backoff that
-// grows with its delivery count. A shutdown cuts the wait short.
+// retry abandons a message whose transaction failed for good, after a backoff
+// that grows with its delivery count. A shutdown cuts the wait short.
 //
 // It always ends the session: the messages this session received after m
 // are still locked to it, and processing them now would apply them before m.

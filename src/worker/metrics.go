@@ -14,6 +14,9 @@ type metrics struct {
 	processing          prometheus.Histogram
 	sessions            prometheus.Gauge
 	deadLettersRecorded prometheus.Counter
+	inPlaceRetries      prometheus.Counter
+	panics              prometheus.Counter
+	storeDown           prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,6 +38,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "dropoff_worker_dead_letters_recorded_total",
 			Help: "Operations the dead-letter recorder marked Failed with DeadLettered.",
 		}),
+		inPlaceRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dropoff_worker_in_place_retries_total",
+			Help: "Commands retried in place because the write database failed transiently (no delivery spent).",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dropoff_worker_panics_total",
+			Help: "Commands whose processing panicked; each such message is abandoned.",
+		}),
+		storeDown: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dropoff_worker_write_database_unavailable",
+			Help: "1 while the write database fails transiently and the worker takes no new session, else 0.",
+		}),
 	}
 	// Start every outcome at zero, so that rates exist before the first event.
 	for _, o := range []outcome{outcomeSucceeded, outcomeFailed, outcomeDuplicate, outcomeDeadLettered, outcomeRetried} {
@@ -43,7 +58,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.messages, m.processing, m.sessions, m.deadLettersRecorded} {
+	for _, c := range []prometheus.Collector{m.messages, m.processing, m.sessions, m.deadLettersRecorded,
+		m.inPlaceRetries, m.panics, m.storeDown} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

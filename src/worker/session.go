@@ -16,6 +16,9 @@ import (
 func (w *Worker) slot(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
+		if !w.breaker.admit(ctx) {
+			return nil // shutdown while the write database was down
+		}
 		s, err := w.accept(ctx)
 		switch {
 		case err == nil:

@@ -44,6 +44,13 @@ type Config struct {
 	// one message. They run on a context that shutdown does not cancel, so a
 	// message once started is finished. Default 30s.
 	MessageTimeout time.Duration
+	// MaxOutage is how long a message is retried in place while the write
+	// database fails transiently (store.ErrUnavailable: down, failing over,
+	// locked, full). Meanwhile it spends no delivery and the worker takes no
+	// new session; past it the message is abandoned like any failure. Default
+	// 10m: longer than an Azure SQL failover or a disk briefly full, shorter
+	// than the queue's time to live.
+	MaxOutage time.Duration
 	// DeadLetters, when set, turns on the dead-letter recorder: it gives the
 	// operation of every dead-lettered message the outcome Failed/DeadLettered.
 	DeadLetters bus.DeadLetters
@@ -84,6 +91,7 @@ func (c *Config) setDefaults() error {
 		{&c.RetryBackoff, 100 * time.Millisecond, "RetryBackoff"},
 		{&c.MaxRetryBackoff, 5 * time.Second, "MaxRetryBackoff"},
 		{&c.MessageTimeout, 30 * time.Second, "MessageTimeout"},
+		{&c.MaxOutage, 10 * time.Minute, "MaxOutage"},
 		{&c.DeadLetterScan, 2 * time.Second, "DeadLetterScan"},
 		{&c.DeadLetterRescan, time.Minute, "DeadLetterRescan"},
 	}
@@ -115,6 +123,7 @@ type Worker struct {
 	cfg      Config
 	log      *slog.Logger
 	metrics  *metrics
+	breaker  *breaker
 }
 
 // New returns a Worker that takes sessions from r and applies their commands
@@ -130,8 +139,20 @@ func New(r bus.Receiver, ws store.WriteStore, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new worker: %w", err)
 	}
-	return &Worker{receiver: r, store: ws, cfg: cfg, log: cfg.Logger, metrics: m}, nil
+	b := newBreaker(cfg.MaxRetryBackoff, cfg.Now)
+	b.onChange = func(open bool) {
+		if open {
+			m.storeDown.Set(1)
+		} else {
+			m.storeDown.Set(0)
+		}
+	}
+	return &Worker{receiver: r, store: ws, cfg: cfg, log: cfg.Logger, metrics: m, breaker: b}, nil
 }
+
+// Ready reports whether the worker can apply commands: nil unless the write
+// database has been failing transiently, and the worker is waiting it out.
+func (w *Worker) Ready(ctx context.Context) error { return w.breaker.ready(ctx) }
 
 // Run processes commands until ctx is done, then shuts down: it stops
 // accepting sessions, lets every message already started finish its

@@ -48,6 +48,7 @@ type config struct {
 	WorkerIdleTimeout   time.Duration
 	WorkerSessionHold   time.Duration
 	WorkerAcceptTimeout time.Duration
+	WorkerMaxOutage     time.Duration
 
 	AdminToken string
 
@@ -184,6 +185,7 @@ var settings = []setting{
 	durationSetting("worker-idle-timeout", "DROPOFF_WORKER_IDLE_TIMEOUT", roleWorker, 0, "how long a worker keeps a session with no message before taking another shipment's (default: embedded queue 20ms, Service Bus 2s)", func(c *config) *time.Duration { return &c.WorkerIdleTimeout }),
 	durationSetting("worker-session-hold", "DROPOFF_WORKER_SESSION_HOLD", roleWorker, 0, "how long a worker may keep a busy session before handing it back (default: embedded queue 1s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerSessionHold }),
 	durationSetting("worker-accept-timeout", "DROPOFF_WORKER_ACCEPT_TIMEOUT", roleWorker, 0, "how long one wait for a session may last (default: embedded queue 5s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerAcceptTimeout }),
+	durationSetting("worker-max-outage", "DROPOFF_WORKER_MAX_OUTAGE", roleWorker, 10*time.Minute, "how long a command waits in place, spending no delivery, while the write database is unavailable (down, failing over, locked, full); past it, the command is abandoned like any failure", func(c *config) *time.Duration { return &c.WorkerMaxOutage }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
@@ -218,8 +220,8 @@ func (c config) validate() error {
 	if c.WorkerIdleTimeout != 0 && c.WorkerIdleTimeout < time.Millisecond {
 		errs = append(errs, errors.New("worker-idle-timeout must be at least 1ms"))
 	}
-	if c.WorkerSessionHold < 0 || c.WorkerAcceptTimeout < 0 {
-		errs = append(errs, errors.New("worker-session-hold and worker-accept-timeout must not be negative"))
+	if c.WorkerSessionHold < 0 || c.WorkerAcceptTimeout < 0 || c.WorkerMaxOutage < 0 {
+		errs = append(errs, errors.New("worker-session-hold, worker-accept-timeout and worker-max-outage must not be negative"))
 	}
 	if c.DBConns < 0 {
 		errs = append(errs, errors.New("db-conns must not be negative"))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
@@ -30,11 +33,13 @@ var errInjected = errors.New("injected: database unavailable")
 // faultyStore fails or stalls write transactions on demand.
 type faultyStore struct {
 	store.WriteStore
-	down    atomic.Bool   // every transaction fails
-	doomed  string        // transactions touching this shipment always fail
-	stall   chan struct{} // when non-nil, transactions wait for it to close
-	updates atomic.Int64  // transactions attempted
-	mu      sync.Mutex
+	down        atomic.Bool   // every transaction fails
+	unavailable atomic.Bool   // every transaction fails with store.ErrUnavailable, as a locked or full database does
+	doomed      string        // transactions touching this shipment always fail
+	panicky     atomic.Value  // string: transactions touching this shipment panic (a bug)
+	stall       chan struct{} // when non-nil, transactions wait for it to close
+	updates     atomic.Int64  // transactions attempted
+	mu          sync.Mutex
 }
 
 func (f *faultyStore) Update(ctx context.Context, fn func(context.Context, store.WriteTx) error) error {
@@ -52,19 +57,26 @@ func (f *faultyStore) Update(ctx context.Context, fn func(context.Context, store
 	if f.down.Load() {
 		return errInjected
 	}
+	if f.unavailable.Load() {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, errInjected)
+	}
 	return f.WriteStore.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
-		return fn(ctx, faultyTx{tx, f.doomed})
+		panicky, _ := f.panicky.Load().(string)
+		return fn(ctx, faultyTx{tx, f.doomed, panicky})
 	})
 }
 
 type faultyTx struct {
 	store.WriteTx
-	doomed string
+	doomed, panicky string
 }
 
 func (t faultyTx) Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error) {
 	if id == t.doomed {
 		return shipment.Shipment{}, false, errInjected
+	}
+	if id == t.panicky {
+		panic("injected: a bug in processing " + id)
 	}
 	return t.WriteTx.Shipment(ctx, id)
 }
@@ -84,9 +96,12 @@ func (f *faultySender) Send(ctx context.Context, msgs ...bus.Message) error {
 
 type rig struct {
 	*system
-	queue  *sqlitebus.Queue
-	store  *faultyStore
-	sender *faultySender
+	queue   *sqlitebus.Queue
+	store   *faultyStore
+	sender  *faultySender
+	worker  *worker.Worker
+	reg     *prometheus.Registry
+	writeDB string // the write database's file
 }
 
 // newRig runs queue, worker, projector and the HTTP API on a temporary
@@ -99,7 +114,9 @@ func newRig(t *testing.T, maxDeliveries int) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := sqlite.OpenWriteStore(ctx, filepath.Join(dir, "write.db"), sqlite.Config{})
+	// A short busy timeout, so that a lock held by another process (the
+	// outage tests) fails writes with SQLITE_BUSY rather than only delaying them.
+	ws, err := sqlite.OpenWriteStore(ctx, filepath.Join(dir, "write.db"), sqlite.Config{BusyTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +124,14 @@ func newRig(t *testing.T, maxDeliveries int) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{queue: q, store: &faultyStore{WriteStore: ws}, sender: &faultySender{CommandSender: q}}
+	r := &rig{queue: q, store: &faultyStore{WriteStore: ws}, sender: &faultySender{CommandSender: q},
+		reg: prometheus.NewRegistry(), writeDB: filepath.Join(dir, "write.db")}
 	w, err := worker.New(q, r.store, worker.Config{RetryBackoff: 10 * time.Millisecond, MaxRetryBackoff: 50 * time.Millisecond,
-		DeadLetters: q, DeadLetterScan: 50 * time.Millisecond})
+		DeadLetters: q, DeadLetterScan: 50 * time.Millisecond, Registerer: r.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.worker = w
 	p, err := projector.New(ws, proj, projector.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +246,26 @@ func TestPoisonByDatabaseIsDeadLettered(t *testing.T) {
 		t.Fatalf("dead letters = %+v (%v), want one, MaxDeliveryCountExceeded after 3 deliveries", dl, err)
 	}
 	r.succeed(t, "PUT", "healthy", parcel)
+}
+
+// TestPanicIsContained: a command whose processing panics, here inside the
+// SQLite store's group-commit transaction, is abandoned and then
+// dead-lettered past the maximum delivery count; the process goes on, and the
+// shipment's later commands and the other shipments are applied.
+func TestPanicIsContained(t *testing.T) {
+	r := newRig(t, 3)
+	r.store.panicky.Store("buggy")
+	op := r.command(t, "PUT", "buggy", parcel)
+	r.succeed(t, "PUT", "healthy", parcel)
+	got := r.wait(t, op)
+	if e, _ := got["error"].(map[string]any); got["status"] != "Failed" || e["code"] != "DeadLettered" {
+		t.Fatalf("operation = %v, want Failed DeadLettered", got)
+	}
+	r.store.panicky.Store("") // the bug fixed: the shipment's next command applies
+	r.succeed(t, "PUT", "buggy", parcel)
+	if n := metricValue(t, r.reg, "dropoff_worker_panics_total"); n != 3 {
+		t.Errorf("%v panics counted, want 3: one per delivery", n)
+	}
 }
 
 // TestBusRefusingSends: while the bus refuses sends, the command API answers

@@ -30,7 +30,8 @@ func startWorker(ctx context.Context, p *process) error {
 	if err != nil {
 		return err
 	}
-	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-receive", Check: q.PingReceive})
+	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-receive", Check: q.PingReceive},
+		httpapi.ReadyCheck{Name: "write-db-writes", Check: wk.Ready})
 	p.http.DeadLetters = q
 	p.group.Go(func() error { return wk.Run(ctx) })
 	return nil
@@ -46,6 +47,7 @@ func workerConfig(c config, pace bus.Pacing, logger *slog.Logger, reg prometheus
 		IdleTimeout:    cmp.Or(c.WorkerIdleTimeout, pace.IdleTimeout),
 		MaxSessionHold: cmp.Or(c.WorkerSessionHold, pace.MaxSessionHold),
 		AcceptTimeout:  cmp.Or(c.WorkerAcceptTimeout, pace.AcceptTimeout),
+		MaxOutage:      c.WorkerMaxOutage,
 		Logger:         logger,
 		Registerer:     reg,
 	}
