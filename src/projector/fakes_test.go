@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -16,8 +17,18 @@ var errFakeDown = errors.New("fake: database unreachable")
 // rowversion-based feed has.
 type fakeFeed struct {
 	mu       sync.Mutex
+	identity string // "" reads as "feed-1"
 	changes  []store.Change
 	readErrs int // fail the next n reads
+}
+
+func (f *fakeFeed) Identity(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.identity == "" {
+		return "feed-1", nil
+	}
+	return f.identity, nil
 }
 
 // add appends n entries, each position step apart from the last.
@@ -32,7 +43,7 @@ func (f *fakeFeed) add(n int, step int64) {
 		pos += step
 		f.changes = append(f.changes, store.Change{
 			Position:    pos,
-			Operation:   operation.Operation{Status: operation.Succeeded},
+			Operation:   operation.Operation{ID: fmt.Sprintf("op-%d", pos), Status: operation.Succeeded},
 			CommittedAt: time.Now(),
 		})
 	}
@@ -78,6 +89,8 @@ func (f *fakeFeed) Head(ctx context.Context) (int64, error) {
 type fakeProjection struct {
 	mu         sync.Mutex
 	checkpoint int64
+	cpOp       string // the operation at the checkpoint
+	following  string
 	applied    []int64 // positions committed, in order
 	resent     int     // entries received at or below the checkpoint
 	badHead    int     // batches whose feedHead was below their last position
@@ -101,7 +114,7 @@ func (p *fakeProjection) Apply(ctx context.Context, changes []store.Change, feed
 			continue
 		}
 		p.applied = append(p.applied, c.Position)
-		p.checkpoint = c.Position
+		p.checkpoint, p.cpOp = c.Position, c.Operation.ID
 	}
 	if p.lostAcks > 0 {
 		p.lostAcks--
@@ -110,10 +123,19 @@ func (p *fakeProjection) Apply(ctx context.Context, changes []store.Change, feed
 	return nil
 }
 
-func (p *fakeProjection) Checkpoint(ctx context.Context) (int64, error) {
+func (p *fakeProjection) Checkpoint(ctx context.Context) (store.Checkpoint, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.checkpoint, nil
+	return store.Checkpoint{Position: p.checkpoint, OperationID: p.cpOp, FeedIdentity: p.following}, nil
+}
+
+func (p *fakeProjection) Follow(ctx context.Context, identity string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.following == "" {
+		p.following = identity
+	}
+	return p.following, nil
 }
 
 type projectionState struct {

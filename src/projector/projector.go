@@ -98,10 +98,18 @@ func New(feed store.Feed, p store.Projection, cfg Config) (*Projector, error) {
 	return &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m}, nil
 }
 
+// ErrWrongFeed stops the projector: the write database is not the one the
+// projection follows, or no longer holds the entry the projection applied
+// last, so positions read from it would skip entries or apply others twice.
+// The error says what was found and what to do; the projector never guesses.
+var ErrWrongFeed = errors.New("projector: the write database's feed is not the one this projection follows")
+
 // Run follows the feed until ctx is done, then returns nil. Failures are
-// logged and retried with backoff; it never skips an entry.
+// logged and retried with backoff; it never skips an entry. It returns an
+// error wrapping ErrWrongFeed, and stops, when the write database turns out
+// not to be the one the projection follows.
 func (p *Projector) Run(ctx context.Context) error {
-	var checkpoint int64
+	var cp store.Checkpoint
 	// The projection is the truth about how far it got: read its checkpoint
 	// at the start and after every failure, since a failed Apply may still
 	// have committed (its acknowledgement lost on the way back).
@@ -112,15 +120,18 @@ func (p *Projector) Run(ctx context.Context) error {
 		var n int
 		var err error
 		if reload {
-			checkpoint, err = p.checkpoint(ctx)
+			cp, err = p.attach(ctx)
 			reload = err != nil
 		}
 		if err == nil {
-			n, checkpoint, err = p.step(ctx, checkpoint)
+			n, cp, err = p.step(ctx, cp)
 		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, ErrWrongFeed):
+			p.log.Error("projector stopped: it will not skip entries or apply others twice", "error", err)
+			return err
 		case err != nil:
 			failures++
 			reload = true
@@ -151,57 +162,102 @@ func (p *Projector) Drain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("drain: read feed head: %w", err)
 	}
-	checkpoint, err := p.checkpoint(ctx)
+	cp, err := p.attach(ctx)
 	if err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
-	for checkpoint < target {
-		n, next, err := p.step(ctx, checkpoint)
+	for cp.Position < target {
+		n, next, err := p.step(ctx, cp)
 		if err != nil {
 			return fmt.Errorf("drain: %w", err)
 		}
 		if n == 0 {
-			return fmt.Errorf("drain: the feed's head is %d, but nothing follows %d", target, checkpoint)
+			return fmt.Errorf("drain: the feed's head is %d, but nothing follows %d", target, cp.Position)
 		}
-		checkpoint = next
+		cp = next
 	}
 	return nil
 }
 
-// checkpoint reads the position of the last entry the projection applied.
-func (p *Projector) checkpoint(ctx context.Context) (int64, error) {
+// attach makes sure the feed is the one the projection follows (the first
+// feed a projection is attached to is recorded as its own) and reads the
+// checkpoint.
+func (p *Projector) attach(ctx context.Context) (store.Checkpoint, error) {
+	id, err := p.feed.Identity(ctx)
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("read the feed's identity: %w", err)
+	}
+	following, err := p.proj.Follow(ctx, id)
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("record the feed followed: %w", err)
+	}
+	if following != id {
+		return store.Checkpoint{}, fmt.Errorf("%w: the projection follows feed %s, and this write database's feed is %s. "+
+			"Point the projector at the write database the projection was built from; or, to project this one, "+
+			"give the projector an empty projection database, which it fills from the start of this feed", ErrWrongFeed, following, id)
+	}
 	cp, err := p.proj.Checkpoint(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read checkpoint: %w", err)
+		return store.Checkpoint{}, fmt.Errorf("read checkpoint: %w", err)
 	}
 	return cp, nil
 }
 
-// step reads the next batch after checkpoint and applies it with its new
+// step reads the next batch after the checkpoint and applies it with its new
 // checkpoint in one projection transaction. It returns how many entries it
 // applied and the checkpoint after them.
-func (p *Projector) step(ctx context.Context, checkpoint int64) (int, int64, error) {
-	changes, err := p.feed.ReadChanges(ctx, checkpoint, p.cfg.BatchSize)
+//
+// Every read starts one entry early, at the checkpoint itself, and checks
+// that the feed still holds there the entry the projection applied last. A
+// write database restored from an older copy (or failed over to a replica
+// that lags) does not: its feed ends below the checkpoint, or goes on with
+// other entries at the same positions, and without the check the projector
+// would take those as applied and skip them. It stops instead.
+func (p *Projector) step(ctx context.Context, cp store.Checkpoint) (int, store.Checkpoint, error) {
+	after, limit, verify := cp.Position, p.cfg.BatchSize, cp.Position > 0 && cp.OperationID != ""
+	if verify {
+		after, limit = cp.Position-1, limit+1
+	}
+	changes, err := p.feed.ReadChanges(ctx, after, limit)
 	if err != nil {
-		return 0, checkpoint, fmt.Errorf("read changes after %d: %w", checkpoint, err)
+		return 0, cp, fmt.Errorf("read changes after %d: %w", cp.Position, err)
+	}
+	if verify {
+		if len(changes) == 0 || changes[0].Position != cp.Position || changes[0].Operation.ID != cp.OperationID {
+			return 0, cp, lostCheckpoint(cp, changes)
+		}
+		changes = changes[1:]
 	}
 	if len(changes) == 0 {
-		return 0, checkpoint, nil
+		return 0, cp, nil
 	}
 	first, last := changes[0], changes[len(changes)-1]
 	// The head is only for Stats and the lag metrics; read it after the batch
 	// so that it is never below the batch's last position.
 	head, err := p.feed.Head(ctx)
 	if err != nil {
-		return 0, checkpoint, fmt.Errorf("read feed head: %w", err)
+		return 0, cp, fmt.Errorf("read feed head: %w", err)
 	}
 	head = max(head, last.Position)
 	if err := p.proj.Apply(ctx, changes, head); err != nil {
-		return 0, checkpoint, fmt.Errorf("apply changes %d..%d: %w", first.Position, last.Position, err)
+		return 0, cp, fmt.Errorf("apply changes %d..%d: %w", first.Position, last.Position, err)
 	}
 	p.metrics.applied(len(changes), last, head, p.cfg.Now())
 	p.log.Debug("changes applied", "from", first.Position, "to", last.Position, "head", head)
-	return len(changes), last.Position, nil
+	return len(changes), store.Checkpoint{Position: last.Position, OperationID: last.Operation.ID, FeedIdentity: cp.FeedIdentity}, nil
+}
+
+// lostCheckpoint is the error of a feed that no longer holds the
+// checkpoint's entry; found is what it holds from the checkpoint on.
+func lostCheckpoint(cp store.Checkpoint, found []store.Change) error {
+	what := "nothing at or after it: the feed ends below the checkpoint"
+	if len(found) > 0 {
+		what = fmt.Sprintf("position %d, operation %s, there instead", found[0].Position, found[0].Operation.ID)
+	}
+	return fmt.Errorf("%w: the projection applied entry %d (operation %s) last, and the write database's feed has %s. "+
+		"It was restored from an older copy, or failed over to one that lags, so its positions no longer match. "+
+		"If the write database is right as it is, rebuild the projection: give the projector an empty projection "+
+		"database. If it is not, restore the write database to where it was", ErrWrongFeed, cp.Position, cp.OperationID, what)
 }
 
 // backoff is the wait after the nth failure in a row (n >= 1).

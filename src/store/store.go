@@ -92,6 +92,11 @@ type Feed interface {
 	ReadChanges(ctx context.Context, after int64, limit int) ([]Change, error)
 	// Head returns the highest position ReadChanges could return now (0 if none).
 	Head(ctx context.Context) (int64, error)
+	// Identity names this feed: an id written once, when the write database
+	// was created, that no other database has. A projection records the
+	// identity of the feed it follows, and the projector refuses a feed with
+	// another one: positions of one feed mean nothing in another.
+	Identity(ctx context.Context) (string, error)
 }
 
 // Projection is the projector's side of the read database.
@@ -101,9 +106,29 @@ type Projection interface {
 	// the current checkpoint are skipped, so applying a batch twice is
 	// harmless. feedHead is recorded for Stats. Not safe for concurrent use
 	// (one projector per projection database).
+	// It also records, with the checkpoint, the operation id of the entry at
+	// the checkpoint (see Checkpoint).
 	Apply(ctx context.Context, changes []Change, feedHead int64) error
-	// Checkpoint returns the position of the last applied entry (0 if none).
-	Checkpoint(ctx context.Context) (int64, error)
+	// Checkpoint returns how far the projection has applied its feed.
+	Checkpoint(ctx context.Context) (Checkpoint, error)
+	// Follow records that the projection follows the feed named identity,
+	// unless it follows one already, and returns the identity it follows.
+	Follow(ctx context.Context, identity string) (string, error)
+}
+
+// Checkpoint is how far a projection has applied its feed.
+type Checkpoint struct {
+	// Position is the last applied entry's (0 if none).
+	Position int64
+	// OperationID is that entry's operation id, "" if none or not known (a
+	// projection applied by a version that did not record it). The projector
+	// checks that the feed still has this entry at Position: a write database
+	// restored from an older copy, or failed over to one that lags, does not,
+	// and the projector stops instead of skipping what is new there.
+	OperationID string
+	// FeedIdentity is the identity of the feed the projection follows (Follow),
+	// "" until it follows one.
+	FeedIdentity string
 }
 
 // Queries is the query API's side of the read database. Safe for concurrent use.

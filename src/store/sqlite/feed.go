@@ -131,6 +131,16 @@ func (s *WriteStore) Head(ctx context.Context) (int64, error) {
 	return head, nil
 }
 
+// Identity returns the feed's identity, written once by the schema's
+// migration (0002_feed_identity.sql).
+func (s *WriteStore) Identity(ctx context.Context) (string, error) {
+	var id string
+	if err := s.db.read.QueryRowContext(ctx, "SELECT id FROM feed_identity").Scan(&id); err != nil {
+		return "", fmt.Errorf("read feed identity: %w", classify(err))
+	}
+	return id, nil
+}
+
 func decodeChange(position int64, payload, committed string) (store.Change, error) {
 	var doc changeDoc
 	if err := json.Unmarshal([]byte(payload), &doc); err != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -92,7 +93,7 @@ func (p *Projection) saveState(ctx context.Context, stmts *txStatements, checkpo
 		_, err = stmts.stmt(ctx, p.st.saveFeedHead).ExecContext(ctx, feedHead)
 	} else {
 		_, err = stmts.stmt(ctx, p.st.saveCheckpoint).ExecContext(ctx,
-			checkpoint, feedHead, formatTime(last.CommittedAt), formatTime(p.cfg.Now()))
+			checkpoint, feedHead, formatTime(last.CommittedAt), formatTime(p.cfg.Now()), last.Operation.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("save checkpoint %d: %w", checkpoint, err)
@@ -127,11 +128,31 @@ func (p *Projection) applyChange(ctx context.Context, stmts *txStatements, c *st
 	return nil
 }
 
-// Checkpoint returns the position of the last applied entry.
-func (p *Projection) Checkpoint(ctx context.Context) (int64, error) {
-	var checkpoint int64
-	if err := p.db.read.QueryRowContext(ctx, "SELECT checkpoint FROM projector_state WHERE id = 1").Scan(&checkpoint); err != nil {
-		return 0, fmt.Errorf("read checkpoint: %w", err)
+// Checkpoint returns how far the projection has applied its feed.
+func (p *Projection) Checkpoint(ctx context.Context) (store.Checkpoint, error) {
+	var cp store.Checkpoint
+	var op, identity sql.NullString
+	err := p.db.read.QueryRowContext(ctx,
+		"SELECT checkpoint, checkpoint_operation_id, feed_identity FROM projector_state WHERE id = 1").Scan(&cp.Position, &op, &identity)
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("read checkpoint: %w", classify(err))
 	}
-	return checkpoint, nil
+	cp.OperationID, cp.FeedIdentity = op.String, identity.String
+	return cp, nil
+}
+
+// Follow records the feed the projection follows, once, and returns it.
+func (p *Projection) Follow(ctx context.Context, identity string) (string, error) {
+	if identity == "" {
+		return "", errors.New("follow: the feed has no identity")
+	}
+	if _, err := p.db.write.ExecContext(ctx,
+		"UPDATE projector_state SET feed_identity = ? WHERE id = 1 AND feed_identity IS NULL", identity); err != nil {
+		return "", fmt.Errorf("follow feed %s: %w", identity, classify(err))
+	}
+	cp, err := p.Checkpoint(ctx)
+	if err != nil {
+		return "", err
+	}
+	return cp.FeedIdentity, nil
 }

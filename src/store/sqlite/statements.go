@@ -149,7 +149,7 @@ func prepareProjectionStatements(ctx context.Context, db pools) (*projectionStat
 			created_at = excluded.created_at, last_updated_at = excluded.last_updated_at`),
 		saveFeedHead: p.prepare(db.write, "UPDATE projector_state SET feed_head = MAX(feed_head, ?) WHERE id = 1"),
 		saveCheckpoint: p.prepare(db.write, `UPDATE projector_state SET checkpoint = ?, feed_head = MAX(feed_head, ?),
-			last_committed_at = ?, last_applied_at = ? WHERE id = 1`),
+			last_committed_at = ?, last_applied_at = ?, checkpoint_operation_id = ? WHERE id = 1`),
 	}
 	st.all = p.all
 	return st, p.finish()

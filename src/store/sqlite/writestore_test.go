@@ -155,8 +155,12 @@ func TestProcessesShareAFile(t *testing.T) {
 	if len(feed) != stores*perStore || len(seen) != stores*perStore {
 		t.Errorf("feed has %d entries (%d distinct), want %d", len(feed), len(seen), stores*perStore)
 	}
-	if got := countRows(t, path, "schema_migrations"); got != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", got)
+	migrations, _ := filepath.Glob("migrations/write/*.sql")
+	if got := countRows(t, path, "schema_migrations"); got != len(migrations) {
+		t.Errorf("schema_migrations has %d rows, want %d: each migration applied once", got, len(migrations))
+	}
+	if got := countRows(t, path, "feed_identity"); got != 1 {
+		t.Errorf("feed_identity has %d rows, want 1: the identity written once", got)
 	}
 }
 

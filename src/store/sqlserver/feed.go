@@ -118,3 +118,13 @@ func scanChange(r scanner) (store.Change, error) {
 	}
 	return c, nil
 }
+
+// Identity returns the feed's identity, written once by the schema's
+// migration (0002_feed_identity.sql), in the canonical lower-case form.
+func (s *WriteStore) Identity(ctx context.Context) (string, error) {
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT LOWER(CONVERT(NVARCHAR(36), id)) FROM dbo.feed_identity;`).Scan(&id); err != nil {
+		return "", fmt.Errorf("sqlserver: read feed identity: %w", classify(err))
+	}
+	return id, nil
+}

@@ -2,6 +2,7 @@ package sqlserver
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"fmt"
 	"sync/atomic"
@@ -148,7 +149,8 @@ UPDATE dbo.projector_state
 SET applied_position = @checkpoint,
     feed_head = CASE WHEN feed_head > @head THEN feed_head ELSE @head END,
     last_committed_at = COALESCE(@committed_at, last_committed_at),
-    last_applied_at = COALESCE(@applied_at, last_applied_at)
+    last_applied_at = COALESCE(@applied_at, last_applied_at),
+    checkpoint_operation_id = COALESCE(@checkpoint_op, checkpoint_operation_id)
 WHERE id = 1;`
 )
 
@@ -164,22 +166,41 @@ func historyArgs(c *store.Change) []any {
 // nil) the times stay as they were.
 func stateArgs(checkpoint, feedHead int64, last *store.Change, now time.Time) []any {
 	var committedAt, appliedAt sql.NullTime
+	var op sql.NullString
 	if last != nil {
 		committedAt = sql.NullTime{Time: utc(last.CommittedAt), Valid: true}
 		appliedAt = sql.NullTime{Time: utc(now), Valid: true}
+		op = sql.NullString{String: last.Operation.ID, Valid: true}
 	}
 	return []any{sql.Named("checkpoint", checkpoint), sql.Named("head", feedHead),
-		sql.Named("committed_at", committedAt), sql.Named("applied_at", appliedAt)}
+		sql.Named("committed_at", committedAt), sql.Named("applied_at", appliedAt), sql.Named("checkpoint_op", op)}
 }
 
-// Checkpoint returns the position of the last applied entry.
-func (p *Projection) Checkpoint(ctx context.Context) (int64, error) {
-	var checkpoint int64
-	if err := p.db.QueryRowContext(ctx,
-		`SELECT applied_position FROM dbo.projector_state WHERE id = 1;`).Scan(&checkpoint); err != nil {
-		return 0, fmt.Errorf("sqlserver: read checkpoint: %w", err)
+// Checkpoint returns how far the projection has applied its feed.
+func (p *Projection) Checkpoint(ctx context.Context) (store.Checkpoint, error) {
+	var cp store.Checkpoint
+	var op, identity sql.NullString
+	if err := p.db.QueryRowContext(ctx, `
+SELECT applied_position, checkpoint_operation_id, feed_identity FROM dbo.projector_state WHERE id = 1;`).Scan(
+		&cp.Position, &op, &identity); err != nil {
+		return store.Checkpoint{}, fmt.Errorf("sqlserver: read checkpoint: %w", classify(err))
 	}
-	return checkpoint, nil
+	cp.OperationID, cp.FeedIdentity = op.String, identity.String
+	return cp, nil
+}
+
+// Follow records the feed the projection follows, once, and returns it.
+func (p *Projection) Follow(ctx context.Context, identity string) (string, error) {
+	if identity == "" {
+		return "", errors.New("sqlserver: follow: the feed has no identity")
+	}
+	var following string
+	if err := p.db.QueryRowContext(ctx, `
+UPDATE dbo.projector_state SET feed_identity = @identity WHERE id = 1 AND feed_identity IS NULL;
+SELECT feed_identity FROM dbo.projector_state WHERE id = 1;`, sql.Named("identity", identity)).Scan(&following); err != nil {
+		return "", fmt.Errorf("sqlserver: follow feed %s: %w", identity, classify(err))
+	}
+	return following, nil
 }
 
 // nullTime reads a nullable time column; NULL is the zero time.

@@ -254,3 +254,19 @@ func followFeed(t *testing.T, ctx context.Context, db store.Feed, checkpoint int
 		}
 	}
 }
+
+// testFeedIdentity: a feed has an identity from the start, the same on every
+// call, and every database its own.
+func testFeedIdentity(t *testing.T, db WriteDB, other WriteDB) {
+	ctx := t.Context()
+	id, err := db.Identity(ctx)
+	if err != nil || id == "" {
+		t.Fatalf("Identity = %q, %v; want an identity", id, err)
+	}
+	if again, err := db.Identity(ctx); err != nil || again != id {
+		t.Errorf("Identity again = %q, %v; want %q", again, err, id)
+	}
+	if theirs, err := other.Identity(ctx); err != nil || theirs == id {
+		t.Errorf("another database's Identity = %q, %v; want one of its own, not %q", theirs, err, id)
+	}
+}

@@ -254,10 +254,11 @@ func runProjector(ctx context.Context, db WriteDB, p ProjectionDB, writersDone <
 			done = true // whatever the next read finds is all there is
 		default:
 		}
-		checkpoint, err := p.Checkpoint(ctx)
+		cp, err := p.Checkpoint(ctx)
 		if err != nil {
 			return applied, err
 		}
+		checkpoint := cp.Position
 		head, err := db.Head(ctx)
 		if err != nil {
 			return applied, err

@@ -86,8 +86,8 @@ func checkStats(t *testing.T, p ProjectionDB, f *feedBuilder, checkpoint, feedHe
 	if st.Checkpoint != checkpoint || st.FeedHead != feedHead {
 		t.Errorf("Stats = checkpoint %d, feed head %d; want %d, %d", st.Checkpoint, st.FeedHead, checkpoint, feedHead)
 	}
-	if got, err := p.Checkpoint(t.Context()); err != nil || got != checkpoint {
-		t.Errorf("Checkpoint = %d, %v; want %d", got, err, checkpoint)
+	if got, err := p.Checkpoint(t.Context()); err != nil || got.Position != checkpoint {
+		t.Errorf("Checkpoint = %+v, %v; want position %d", got, err, checkpoint)
 	}
 	return st
 }
@@ -105,10 +105,11 @@ func snapshot(t *testing.T, p ProjectionDB, ids, opIDs []string) projected {
 	t.Helper()
 	ctx := t.Context()
 	s := projected{History: map[string][]store.HistoryEntry{}, Operations: map[string]operation.Operation{}}
-	var err error
-	if s.Checkpoint, err = p.Checkpoint(ctx); err != nil {
+	cp, err := p.Checkpoint(ctx)
+	if err != nil {
 		t.Fatalf("Checkpoint: %v", err)
 	}
+	s.Checkpoint = cp.Position
 	s.Live = listAll(t, p, "", 1000)
 	for _, id := range ids {
 		if h, found, err := p.History(ctx, id); err != nil {
@@ -269,5 +270,34 @@ func testEmptyBatchRecordsFeedHead(t *testing.T, p ProjectionDB) {
 	}
 	if st.FeedHead != 42 || st.Checkpoint != 0 {
 		t.Errorf("Stats = feed head %d, checkpoint %d; want 42, 0", st.FeedHead, st.Checkpoint)
+	}
+}
+
+// testCheckpointKnowsItsEntryAndFeed: the checkpoint carries the operation id
+// of the entry at it, and the projection follows the first feed it is told
+// about, and only that one.
+func testCheckpointKnowsItsEntryAndFeed(t *testing.T, p ProjectionDB) {
+	ctx := t.Context()
+	cp, err := p.Checkpoint(ctx)
+	if err != nil || cp != (store.Checkpoint{}) {
+		t.Fatalf("Checkpoint of a new projection = %+v, %v; want the zero checkpoint", cp, err)
+	}
+	f := newFeed(t)
+	changes := []store.Change{f.put("a", fields(1)), f.put("b", fields(2))}
+	mustApply(t, p, changes, 2)
+	if cp, err = p.Checkpoint(ctx); err != nil || cp.Position != changes[1].Position || cp.OperationID != changes[1].Operation.ID {
+		t.Errorf("Checkpoint = %+v, %v; want position %d with operation %s", cp, err, changes[1].Position, changes[1].Operation.ID)
+	}
+	mustApply(t, p, nil, 5) // nothing applied: the checkpoint's entry stays
+	if after, err := p.Checkpoint(ctx); err != nil || after.OperationID != cp.OperationID {
+		t.Errorf("after an empty batch Checkpoint = %+v, %v; want operation %s still", after, err, cp.OperationID)
+	}
+	for _, id := range []string{"feed-1", "feed-2"} {
+		if got, err := p.Follow(ctx, id); err != nil || got != "feed-1" {
+			t.Errorf("Follow(%s) = %q, %v; want feed-1, the first one followed", id, got, err)
+		}
+	}
+	if cp, err = p.Checkpoint(ctx); err != nil || cp.FeedIdentity != "feed-1" {
+		t.Errorf("Checkpoint = %+v, %v; want FeedIdentity feed-1", cp, err)
 	}
 }

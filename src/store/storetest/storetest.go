@@ -38,6 +38,7 @@ func RunWriteStore(t *testing.T, open func(t *testing.T) WriteDB) {
 		{"ShipmentsListsLiveInIDOrder", testWriteShipmentsListing},
 		{"FeedOrderAndPaging", testFeedOrderAndPaging},
 		{"FeedOutOfOrderCommits", testFeedOutOfOrderCommits},
+		{"FeedIdentity", func(t *testing.T, db WriteDB) { testFeedIdentity(t, db, open(t)) }},
 		{"Ping", func(t *testing.T, db WriteDB) {
 			if err := db.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
@@ -70,6 +71,7 @@ func RunProjection(t *testing.T, open func(t *testing.T) ProjectionDB) {
 		{"ShipmentsPagination", testShipmentsPagination},
 		{"PaginationStableUnderChanges", testPaginationStableUnderChanges},
 		{"ReadYourWrites", testReadYourWrites},
+		{"CheckpointKnowsItsEntryAndFeed", testCheckpointKnowsItsEntryAndFeed},
 		{"Ping", func(t *testing.T, p ProjectionDB) {
 			if err := p.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
