@@ -21,7 +21,9 @@ import (
 
 // switchFeed is a change feed whose write database can be swapped under a
 // running projector: how the test restores a backup in its place.
-type switchFeed struct{ cur atomic.Pointer[sqlite.WriteStore] }
+type switchFeed struct {
+	cur atomic.Pointer[sqlite.WriteStore]
+}
 
 func (f *switchFeed) ReadChanges(ctx context.Context, after int64, limit int) ([]store.Change, error) {
 	return f.cur.Load().ReadChanges(ctx, after, limit)

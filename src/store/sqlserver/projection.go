@@ -2,8 +2,8 @@ package sqlserver
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
