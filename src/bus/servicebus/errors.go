@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/go-amqp"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
@@ -49,24 +50,46 @@ func acceptError(ctx context.Context, queue string, err error) error {
 
 // sessionGone reports whether err means this receiver's hold on its session
 // has ended, so the worker must accept a session afresh:
+//
 //   - CodeLockLost: the session lock expired or was taken over;
+//
 //   - CodeConnectionLost: the link or connection broke and the SDK's retries
 //     did not mend it. The SDK would build a new link on the next call, but
 //     whether that link gets the same session back is not promised, and the
 //     messages already handed out cannot be settled on it;
+//
 //   - CodeClosed: the receiver was closed under us (the Bus is closing).
 //
-// The service's "session cannot be locked" condition arrives only when a
-// named session is accepted (AcceptSessionForQueue), which this adapter never
-// does; a renewal that fails for any other reason is retried until the lock's
-// time is up (see renew.go).
+//   - the AMQP conditions com.microsoft:session-lock-lost and
+//     com.microsoft:session-cannot-be-locked, which the SDK hands over as they
+//     are, with no Code: after a link recovery it attaches a session receiver
+//     again by the session's name, and these are the service's answer when
+//     the session is no longer ours (its lock expired meanwhile, or another
+//     receiver took it).
+//
+// A renewal that fails for any other reason is retried until the lock's time
+// is up (see renew.go).
 func sessionGone(err error) bool {
 	switch codeOf(err) {
 	case azservicebus.CodeLockLost, azservicebus.CodeConnectionLost, azservicebus.CodeClosed:
 		return true
 	}
+	var amqpErr *amqp.Error
+	if errors.As(err, &amqpErr) {
+		switch amqpErr.Condition {
+		case condSessionLockLost, condSessionCannotBeLocked:
+			return true
+		}
+	}
 	return false
 }
+
+// The service's AMQP conditions for a session that is no longer this
+// receiver's; the SDK does not map them to a Code.
+const (
+	condSessionLockLost       amqp.ErrCond = "com.microsoft:session-lock-lost"
+	condSessionCannotBeLocked amqp.ErrCond = "com.microsoft:session-cannot-be-locked"
+)
 
 // sendError wraps a failed send. A closed client is ErrClosed; an oversized
 // message keeps azservicebus.ErrMessageTooLarge in the chain.

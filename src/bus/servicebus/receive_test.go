@@ -3,10 +3,12 @@ package servicebus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/go-amqp"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
@@ -63,6 +65,10 @@ func TestSessionGone(t *testing.T) {
 		{sbError(azservicebus.CodeUnauthorizedAccess), false},
 		{errors.New("server busy"), false},
 		{context.DeadlineExceeded, false},
+		// After a link recovery the SDK attaches again by name; these come back raw.
+		{fmt.Errorf("renew: %w", &amqp.Error{Condition: "com.microsoft:session-lock-lost"}), true},
+		{&amqp.Error{Condition: "com.microsoft:session-cannot-be-locked"}, true},
+		{&amqp.Error{Condition: "com.microsoft:server-busy"}, false},
 	}
 	for _, tt := range tests {
 		if got := sessionGone(tt.err); got != tt.want {
