@@ -111,8 +111,15 @@ type DeadLetters interface {
 	// detection window), then removes it from the dead-letter queue.
 	// ErrNotFound if there is none.
 	ResubmitDeadLetter(ctx context.Context, seq int64) error
-	// PurgeDeadLetters removes every dead-lettered message and returns how many.
-	PurgeDeadLetters(ctx context.Context) (int, error)
+	// PurgeDeadLetters removes the dead-lettered messages and returns how many.
+	// It calls before on each message, and removes the message only when
+	// before returns nil: whoever purges first records what must outlive the
+	// message (the worker, its operation's outcome), so nothing dead-lettered
+	// goes unanswered because a purge raced the recorder. A message before
+	// fails on stays, and the purge stops with that error. before may be
+	// called on a message more than once, and on several at the same time.
+	// Messages dead-lettered while the purge runs may stay.
+	PurgeDeadLetters(ctx context.Context, before func(context.Context, *ReceivedMessage) error) (int, error)
 }
 
 // Settings are the queue's properties the worker and the tests depend on.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -19,10 +20,19 @@ import (
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
 
+// DeadLetterAdmin is what the admin routes need of the dead-letter queue.
+// Its purge takes no callback: the worker's DeadLetterAdmin records each dead
+// letter's outcome before the bus removes it.
+type DeadLetterAdmin interface {
+	PeekDeadLetters(ctx context.Context, from int64, max int) ([]*bus.ReceivedMessage, error)
+	ResubmitDeadLetter(ctx context.Context, seq int64) error
+	PurgeDeadLetters(ctx context.Context) (int, error)
+}
+
 // admin serves /admin/v1/deadletters: list, show, resubmit and purge the
 // queue's dead letters.
 type admin struct {
-	dl    bus.DeadLetters
+	dl    DeadLetterAdmin
 	token string
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -27,7 +26,7 @@ type Config struct {
 	// Queries enables the GET routes (the query API).
 	Queries store.Queries
 	// DeadLetters enables the admin dead-letter routes.
-	DeadLetters bus.DeadLetters
+	DeadLetters DeadLetterAdmin
 	// AdminToken is the bearer token admin routes require; empty: admin
 	// routes answer only to loopback clients.
 	AdminToken string

@@ -32,6 +32,46 @@ import (
 // again, skipping what it has handled already. Its state lives in memory;
 // after a restart it starts with a full scan.
 
+// A purge races the recorder: a dead letter removed before a scan met it
+// would leave its operation NotStarted for good. So the administrator's purge
+// goes through DeadLetterAdmin, which records each message's outcome, as a
+// scan would, before the bus removes it; while the write database is down
+// the purge stops, and the dead letters stay.
+
+// DeadLetterAdmin is the dead-letter queue as an administrator handles it.
+type DeadLetterAdmin struct {
+	dl bus.DeadLetters
+	w  *Worker
+}
+
+// DeadLetterAdmin returns the admin view of Config.DeadLetters (nil when it
+// is not set).
+func (w *Worker) DeadLetterAdmin() *DeadLetterAdmin {
+	if w.cfg.DeadLetters == nil {
+		return nil
+	}
+	return &DeadLetterAdmin{dl: w.cfg.DeadLetters, w: w}
+}
+
+// PeekDeadLetters is bus.DeadLetters.PeekDeadLetters.
+func (a *DeadLetterAdmin) PeekDeadLetters(ctx context.Context, from int64, max int) ([]*bus.ReceivedMessage, error) {
+	return a.dl.PeekDeadLetters(ctx, from, max)
+}
+
+// ResubmitDeadLetter is bus.DeadLetters.ResubmitDeadLetter. The copy's
+// operation may have been recorded DeadLettered already; the worker applies
+// the copy anyway (an outcome of DeadLettered does not count as done).
+func (a *DeadLetterAdmin) ResubmitDeadLetter(ctx context.Context, seq int64) error {
+	return a.dl.ResubmitDeadLetter(ctx, seq)
+}
+
+// PurgeDeadLetters removes the dead letters, recording each one's operation
+// as Failed/DeadLettered first (unless it has an outcome already). It stops
+// at the first message it cannot record, which stays.
+func (a *DeadLetterAdmin) PurgeDeadLetters(ctx context.Context) (int, error) {
+	return a.dl.PurgeDeadLetters(ctx, a.w.recordDeadLetter)
+}
+
 // peekBatch is how many dead letters one peek asks for.
 const peekBatch = 100
 

@@ -177,11 +177,18 @@ func (b *fakeBus) ResubmitDeadLetter(ctx context.Context, seq int64) error {
 	return errors.New("fake bus: resubmit not implemented")
 }
 
-func (b *fakeBus) PurgeDeadLetters(ctx context.Context) (int, error) {
+func (b *fakeBus) PurgeDeadLetters(ctx context.Context, before func(context.Context, *bus.ReceivedMessage) error) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := len(b.dlq)
-	b.dlq = nil
+	n := 0
+	for len(b.dlq) > 0 {
+		m := b.dlq[0]
+		if err := before(ctx, m); err != nil {
+			return n, err
+		}
+		b.dlq = b.dlq[1:]
+		n++
+	}
 	return n, nil
 }
 

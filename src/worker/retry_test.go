@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -233,7 +234,7 @@ func TestDeadLetterBehindCursor(t *testing.T) {
 	if got := s.updateCount() - before; got != 0 {
 		t.Errorf("a second full scan ran %d transactions, want 0 (all handled)", got)
 	}
-	if _, err := b.PurgeDeadLetters(t.Context()); err != nil {
+	if _, err := b.PurgeDeadLetters(t.Context(), func(context.Context, *bus.ReceivedMessage) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := sc.scan(t.Context(), true); err != nil || len(sc.handled) != 0 {
@@ -269,5 +270,36 @@ func TestRecorderRescansPeriodically(t *testing.T) {
 	waitFor(t, "early recorded", func() bool { _, ok := s.operation(early.OperationID); return ok })
 	if op, _ := s.operation(early.OperationID); op.Error == nil || op.Error.Code != operation.CodeDeadLettered {
 		t.Errorf("got %+v, want Failed with DeadLettered", op)
+	}
+}
+
+// TestPurgeRecordsFirst: a purge that runs before the recorder met a dead
+// letter still gives its operation an outcome, and while the write database
+// is down it removes nothing.
+func TestPurgeRecordsFirst(t *testing.T) {
+	b, s := newFakeBus(10), newFakeStore()
+	c := upsert(t, "a", testFields)
+	b.send(messages(t, c)...)
+	w := newScanner(t, b, s).w // the recorder never runs
+	b.mu.Lock()
+	b.deadLetter(b.queues["a"][0], bus.ReasonMaxDeliveryCountExceeded, "delivered too many times")
+	b.mu.Unlock()
+	admin := w.DeadLetterAdmin()
+
+	s.setDown(true)
+	if n, err := admin.PurgeDeadLetters(t.Context()); err == nil || n != 0 {
+		t.Errorf("purge with the database down: got %d removed, error %v; want 0 and an error", n, err)
+	}
+	if got := len(b.deadLetters()); got != 1 {
+		t.Errorf("after a failed purge: %d dead letters, want 1", got)
+	}
+
+	s.setDown(false)
+	if n, err := admin.PurgeDeadLetters(t.Context()); err != nil || n != 1 {
+		t.Fatalf("purge: got %d removed, error %v; want 1, nil", n, err)
+	}
+	op, ok := s.operation(c.OperationID)
+	if !ok || op.Status != operation.Failed || op.Error == nil || op.Error.Code != operation.CodeDeadLettered {
+		t.Errorf("after the purge: got %+v (found %v), want Failed with DeadLettered", op, ok)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,14 +60,44 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 		}
 	}
 
+	// Purge asks before removing: a message its before refuses stays, and
+	// the purge says why.
+	refused := errors.New("bustest: not yet")
+	_, err = q.PurgeDeadLetters(ctx, func(_ context.Context, m *bus.ReceivedMessage) error {
+		if m.ID == b.ID {
+			return refused
+		}
+		return nil
+	})
+	if !errors.Is(err, refused) {
+		t.Errorf("purge refused on %s: got %v, want %v", b.ID, err, refused)
+	}
+	if m := findDeadLetter(t, q, b.ID); m == nil {
+		t.Errorf("purge refused on %s, but it is gone", b.ID)
+	}
+
 	// Purge removes every dead letter, also those of others on a shared
-	// queue: acceptable, and expected, for a test queue.
-	purged, err := q.PurgeDeadLetters(ctx)
+	// queue (acceptable, and expected, for a test queue), each after before
+	// saw it whole.
+	var mu sync.Mutex
+	var seen []*bus.ReceivedMessage
+	purged, err := q.PurgeDeadLetters(ctx, func(_ context.Context, m *bus.ReceivedMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, m)
+		return nil
+	})
 	if err != nil {
 		t.Fatalf("purge: %v", err)
 	}
-	if purged < 1 {
-		t.Errorf("purge: got %d removed, want at least 1 (%s)", purged, b.ID)
+	if purged < 1 || purged > len(seen) {
+		t.Errorf("purge: got %d removed after %d seen, want from 1 (%s) to the number seen", purged, len(seen), b.ID)
+	}
+	i := slices.IndexFunc(seen, func(m *bus.ReceivedMessage) bool { return m.ID == b.ID })
+	if i < 0 {
+		t.Errorf("purge removed %s without showing it to before", b.ID)
+	} else if diff := cmp.Diff(dlB, seen[i], cmpopts.IgnoreFields(bus.ReceivedMessage{}, "DeliveryCount")); diff != "" {
+		t.Errorf("before saw %s otherwise than a peek does (-peek +before):\n%s", b.ID, diff)
 	}
 	if m := findDeadLetter(t, q, b.ID); m != nil {
 		t.Errorf("after purge: %s still in the dead-letter queue", b.ID)

@@ -3,6 +3,7 @@ package servicebus
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
@@ -34,7 +35,7 @@ func (b *Bus) PeekDeadLetters(ctx context.Context, from int64, n int) ([]*bus.Re
 	if err != nil {
 		return nil, fmt.Errorf("open dead-letter receiver: %w", err)
 	}
-	defer r.Close(context.WithoutCancel(ctx))
+	defer closeLink(ctx, r)
 	return b.peek(ctx, r, max(from, 0), n)
 }
 
@@ -84,7 +85,7 @@ func (b *Bus) ResubmitDeadLetter(ctx context.Context, seq int64) error {
 	if err != nil {
 		return fmt.Errorf("open dead-letter receiver: %w", err)
 	}
-	defer r.Close(context.WithoutCancel(ctx))
+	defer closeLink(ctx, r)
 	if err := b.mustExist(ctx, r, seq); err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func (b *Bus) release(ctx context.Context, r dlqReceiver, msgs []*azservicebus.R
 	if len(msgs) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ReceiveTimeout)
+	ctx, cancel := closing(ctx)
 	defer cancel()
 	if _, err := settleAll(ctx, msgs, func(ctx context.Context, m *azservicebus.ReceivedMessage) error {
 		return r.AbandonMessage(ctx, m, nil)
@@ -202,10 +203,11 @@ func (b *Bus) release(ctx context.Context, r dlqReceiver, msgs []*azservicebus.R
 	}
 }
 
-// PurgeDeadLetters completes every dead-lettered message it can lock, in
-// batches, until the dead-letter queue is empty, and returns how many it
-// removed. Messages locked by another receiver at the time are left.
-func (b *Bus) PurgeDeadLetters(ctx context.Context) (int, error) {
+// PurgeDeadLetters receives the dead letters it can lock, a batch at a time,
+// calls before on each and completes those before accepted. One before fails
+// on is abandoned, as is the rest of its batch, and the purge stops with the
+// error. A message locked by someone else (an admin's resubmit) stays.
+func (b *Bus) PurgeDeadLetters(ctx context.Context, before func(context.Context, *bus.ReceivedMessage) error) (int, error) {
 	if b.isClosed() {
 		return 0, bus.ErrClosed
 	}
@@ -213,7 +215,7 @@ func (b *Bus) PurgeDeadLetters(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("open dead-letter receiver: %w", err)
 	}
-	defer r.Close(context.WithoutCancel(ctx))
+	defer closeLink(ctx, r)
 	removed := 0
 	for {
 		// A peek answers "empty?" at once, where a receive would wait
@@ -228,12 +230,21 @@ func (b *Bus) PurgeDeadLetters(ctx context.Context) (int, error) {
 		if err != nil || len(msgs) == 0 {
 			return removed, err // what is left is locked elsewhere
 		}
+		var mu sync.Mutex
+		var kept []*azservicebus.ReceivedMessage
 		n, err := settleAll(ctx, msgs, func(ctx context.Context, m *azservicebus.ReceivedMessage) error {
+			if err := before(ctx, fromSDK(m, b.settings.DefaultTimeToLive)); err != nil {
+				mu.Lock()
+				kept = append(kept, m)
+				mu.Unlock()
+				return fmt.Errorf("stays: %w", err)
+			}
 			return r.CompleteMessage(ctx, m, nil)
 		})
 		removed += n
 		if err != nil {
-			return removed, fmt.Errorf("purge dead letters: complete: %w", err)
+			b.release(ctx, r, kept)
+			return removed, fmt.Errorf("purge dead letters: %w", err)
 		}
 	}
 }

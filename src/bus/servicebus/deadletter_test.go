@@ -1,8 +1,10 @@
 package servicebus
 
 import (
+	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,16 +144,90 @@ func TestPurgeDeadLetters(t *testing.T) {
 		seqs = append(seqs, int64(i+1))
 	}
 	deadLetters(tb.dlq, seqs...)
-	n, err := tb.PurgeDeadLetters(t.Context())
+	n, err := tb.PurgeDeadLetters(t.Context(), keepNothing)
 	if err != nil || n != 250 {
 		t.Fatalf("got %d, %v; want 250, nil", n, err)
 	}
 	if got := tb.dlq.remaining(); len(got) != 0 {
 		t.Errorf("left: %v", got)
 	}
-	n, err = tb.PurgeDeadLetters(t.Context())
+	n, err = tb.PurgeDeadLetters(t.Context(), keepNothing)
 	if err != nil || n != 0 {
 		t.Errorf("purging an empty queue: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// keepNothing is a purge's before that lets every message go.
+func keepNothing(context.Context, *bus.ReceivedMessage) error { return nil }
+
+// TestPurgeAsksFirst: a purge removes only the messages its before accepted;
+// one before refuses is abandoned with the rest of its batch, and the purge
+// says why.
+func TestPurgeAsksFirst(t *testing.T) {
+	tb := newTestBus(t, testDLQConfig())
+	tb.dlq.perReceive = 3
+	deadLetters(tb.dlq, 1, 2, 3, 4, 5, 6)
+	refused := errors.New("the write database is down")
+	var mu sync.Mutex
+	var asked []int64
+	n, err := tb.PurgeDeadLetters(t.Context(), func(_ context.Context, m *bus.ReceivedMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, m.SequenceNumber)
+		if m.SequenceNumber == 5 {
+			return refused
+		}
+		return nil
+	})
+	if !errors.Is(err, refused) {
+		t.Errorf("got %v, want %v", err, refused)
+	}
+	slices.Sort(asked)
+	if diff := cmp.Diff([]int64{1, 2, 3, 4, 5, 6}, asked); diff != "" {
+		t.Errorf("before asked about (-want +got):\n%s", diff)
+	}
+	// 4 and 6 may or may not be completed before 5 is refused (settlement
+	// runs in parallel); 5 stays and nothing stays locked.
+	if n < 3 || n > 5 {
+		t.Errorf("removed %d, want 3 to 5", n)
+	}
+	if left := tb.dlq.remaining(); !slices.Contains(left, 5) || len(left) != 6-n {
+		t.Errorf("left %v after removing %d; want 5 among them", left, n)
+	}
+	if len(tb.dlq.locked) != 0 {
+		t.Errorf("still locked: %v", tb.dlq.locked)
+	}
+}
+
+// TestClosesAreBounded: every link the adapter closes gets a context that a
+// canceled caller does not cancel (a release must still happen) and that
+// ends within closeTimeout (a hung connection must not hold shutdown up).
+func TestClosesAreBounded(t *testing.T) {
+	tb := newTestBus(t, testDLQConfig())
+	deadLetters(tb.dlq, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, _ = tb.PeekDeadLetters(ctx, 0, 1)
+	_ = tb.ResubmitDeadLetter(ctx, 1)
+	_, _ = tb.PurgeDeadLetters(ctx, keepNothing)
+	f := &fakeSession{id: "ship-1"}
+	s := tb.accept(t, f)
+	if err := s.Close(ctx); err != nil {
+		t.Errorf("closing a session with a canceled context: %v", err)
+	}
+	tb.dlq.mu.Lock()
+	defer tb.dlq.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	closes := append(slices.Clone(tb.dlq.closeCtx), f.closeCtx...)
+	if len(closes) != 4 {
+		t.Fatalf("%d links closed, want 4 (3 dead-letter links, 1 session)", len(closes))
+	}
+	for i, c := range closes {
+		dl, ok := c.deadline, c.hasDeadline
+		if c.err != nil || !ok || time.Until(dl) > closeTimeout {
+			t.Errorf("close %d: context error %v, deadline %v (%v); want live, within %v", i, c.err, dl, ok, closeTimeout)
+		}
 	}
 }
 
@@ -160,7 +236,7 @@ func TestPurgeLeavesMessagesLockedElsewhere(t *testing.T) {
 	deadLetters(tb.dlq, 1, 2)
 	_, _ = tb.dlq.openDeadLetters(azservicebus.ReceiveModePeekLock)
 	tb.dlq.locked[2] = true // another admin's resubmit holds it
-	n, err := tb.PurgeDeadLetters(t.Context())
+	n, err := tb.PurgeDeadLetters(t.Context(), keepNothing)
 	if err != nil || n != 1 {
 		t.Fatalf("got %d, %v; want 1, nil", n, err)
 	}
@@ -178,7 +254,7 @@ func TestDeadLettersOnClosedBus(t *testing.T) {
 	if err := tb.ResubmitDeadLetter(t.Context(), 1); !errors.Is(err, bus.ErrClosed) {
 		t.Errorf("Resubmit: got %v, want ErrClosed", err)
 	}
-	if _, err := tb.PurgeDeadLetters(t.Context()); !errors.Is(err, bus.ErrClosed) {
+	if _, err := tb.PurgeDeadLetters(t.Context(), keepNothing); !errors.Is(err, bus.ErrClosed) {
 		t.Errorf("Purge: got %v, want ErrClosed", err)
 	}
 }

@@ -41,6 +41,7 @@ type fakeSession struct {
 	settled     []string // "complete 7", "abandon 7", "deadletter 7 reason/description"
 	settledPtrs []*azservicebus.ReceivedMessage
 	closes      int
+	closeCtx    []closeContext
 }
 
 func (f *fakeSession) SessionID() string { return f.id }
@@ -96,10 +97,11 @@ func (f *fakeSession) RenewSessionLock(ctx context.Context, _ *azservicebus.Rene
 	return renew(ctx, n)
 }
 
-func (f *fakeSession) Close(context.Context) error {
+func (f *fakeSession) Close(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closes++
+	f.closeCtx = append(f.closeCtx, seeClose(ctx))
 	return nil
 }
 
@@ -243,6 +245,19 @@ type fakeDLQ struct {
 	completed  []int64
 	opens      int
 	closes     int
+	closeCtx   []closeContext
+}
+
+// closeContext is what a Close saw of its context.
+type closeContext struct {
+	err         error
+	deadline    time.Time
+	hasDeadline bool
+}
+
+func seeClose(ctx context.Context) closeContext {
+	dl, ok := ctx.Deadline()
+	return closeContext{err: ctx.Err(), deadline: dl, hasDeadline: ok}
 }
 
 func (f *fakeDLQ) openDeadLetters(azservicebus.ReceiveMode) (dlqReceiver, error) {
@@ -325,10 +340,11 @@ func (f *fakeDLQ) AbandonMessage(_ context.Context, m *azservicebus.ReceivedMess
 	return nil
 }
 
-func (f *fakeDLQ) Close(context.Context) error {
+func (f *fakeDLQ) Close(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closes++
+	f.closeCtx = append(f.closeCtx, seeClose(ctx))
 	return nil
 }
 

@@ -70,9 +70,7 @@ func (b *Bus) dropPinger(r dlqReceiver) {
 		b.pinger = nil
 	}
 	b.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = r.Close(ctx) // a peek link holds no locks: nothing to lose
+	closeLink(context.Background(), r) // a peek link holds no locks: nothing to lose
 }
 
 // checkLock compares the lock the service granted a session with

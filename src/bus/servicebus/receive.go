@@ -24,7 +24,9 @@ func (b *Bus) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 	s := newSession(b, r)
 	if !b.track(s) {
 		// Close ran while we waited: give the session straight back.
-		_ = r.Close(context.WithoutCancel(ctx))
+		cctx, cancel := closing(ctx)
+		_ = r.Close(cctx)
+		cancel()
 		return nil, bus.ErrClosed
 	}
 	b.lockChecked.Do(func() { b.checkLock(lockedUntil) })

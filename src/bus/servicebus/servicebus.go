@@ -228,6 +228,8 @@ func (b *Bus) Close(ctx context.Context) error {
 		return nil
 	}
 	b.closed = true
+	ctx, cancel := closing(ctx)
+	defer cancel()
 	open := make([]*Session, 0, len(b.sessions))
 	for s := range b.sessions {
 		open = append(open, s)
@@ -242,7 +244,7 @@ func (b *Bus) Close(ctx context.Context) error {
 	pinger := b.pinger
 	b.mu.Unlock()
 	if pinger != nil {
-		_ = pinger.Close(ctx) // a peek link holds nothing to lose
+		closeLink(ctx, pinger) // a peek link holds nothing to lose
 	}
 	if err := b.sender.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close sender: %w", err))
@@ -251,6 +253,30 @@ func (b *Bus) Close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("close client: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// closeTimeout bounds every close the adapter makes: closing a link waits for
+// the service to answer the detach, and a connection that hangs must not hold
+// up a shutdown, or a session's release, for ever.
+const closeTimeout = 10 * time.Second
+
+// closing is the context for closing something on ctx's behalf: not canceled
+// with ctx (a release must still happen when the caller gives up, or the
+// session waits out its lock), bounded by closeTimeout, and by ctx's own
+// deadline when that is sooner.
+func closing(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Now().Add(closeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(d) && ctx.Err() == nil {
+		d = dl
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), d)
+}
+
+// closeLink closes a dead-letter or peek link within closing(ctx).
+func closeLink(ctx context.Context, r dlqReceiver) {
+	ctx, cancel := closing(ctx)
+	defer cancel()
+	_ = r.Close(ctx) // a failed detach leaves nothing behind: its locks expire
 }
 
 func (b *Bus) isClosed() bool {

@@ -244,7 +244,9 @@ func (s *Session) Close(ctx context.Context) error {
 
 		s.stopRenewal()
 		<-s.renewalDone
-		err := s.r.Close(ctx)
+		cctx, cancel := closing(ctx)
+		err := s.r.Close(cctx)
+		cancel()
 		s.b.forget(s)
 		s.b.metrics.openSessions.Dec()
 		// Closing a receiver whose lock or link is already gone can fail;

@@ -79,15 +79,61 @@ func (q *Queue) ResubmitDeadLetter(ctx context.Context, seq int64) error {
 	return nil
 }
 
-// PurgeDeadLetters removes every dead letter and returns how many there were.
-func (q *Queue) PurgeDeadLetters(ctx context.Context) (int, error) {
-	var n int64
-	err := q.do(ctx, func(b *batch) (err error) {
-		n, err = b.exec("purgeDLQ")
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlitebus: purge dead letters: %w", err)
+// purgePage is how many dead letters a purge reads and removes at a time.
+const purgePage = 100
+
+// PurgeDeadLetters removes the dead letters, a page at a time: it reads a
+// page, calls before on each message in order, then removes those before
+// accepted in one transaction. A message dead-lettered meanwhile is not in
+// the page, so it stays; one before fails on stays too, and the purge stops
+// there with the error.
+func (q *Queue) PurgeDeadLetters(ctx context.Context, before func(context.Context, *bus.ReceivedMessage) error) (int, error) {
+	removed := 0
+	for from := int64(0); ; {
+		page, err := q.PeekDeadLetters(ctx, from, purgePage)
+		if err != nil {
+			return removed, fmt.Errorf("sqlitebus: purge dead letters: %w", err)
+		}
+		var accepted []int64
+		var failed error
+		for _, m := range page {
+			if failed = before(ctx, m); failed != nil {
+				failed = fmt.Errorf("sqlitebus: purge dead letters: message %d stays: %w", m.SequenceNumber, failed)
+				break
+			}
+			accepted = append(accepted, m.SequenceNumber)
+		}
+		n, err := q.deleteDeadLetters(ctx, accepted)
+		removed += n
+		switch {
+		case err != nil:
+			return removed, fmt.Errorf("sqlitebus: purge dead letters: %w", err)
+		case failed != nil:
+			return removed, failed
+		case len(page) < purgePage:
+			return removed, nil
+		}
+		from = page[len(page)-1].SequenceNumber + 1
 	}
-	return int(n), nil
+}
+
+// deleteDeadLetters removes the dead letters seqs in one transaction and
+// returns how many were there.
+func (q *Queue) deleteDeadLetters(ctx context.Context, seqs []int64) (int, error) {
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := q.do(ctx, func(b *batch) error {
+		n = 0
+		for _, seq := range seqs {
+			k, err := b.exec("deleteDLQ", seq)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	return int(n), err
 }

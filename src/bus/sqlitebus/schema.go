@@ -113,7 +113,6 @@ var statementText = map[string]string{
 		WHERE seq >= ?1 ORDER BY seq LIMIT ?2`,
 	"getDLQ":    `SELECT ` + messageColumns + `, reason, description FROM dead_letters WHERE seq = ?1`,
 	"deleteDLQ": `DELETE FROM dead_letters WHERE seq = ?1`,
-	"purgeDLQ":  `DELETE FROM dead_letters`,
 }
 
 // statements are the prepared statements, by the names above.

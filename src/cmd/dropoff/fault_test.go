@@ -136,7 +136,7 @@ func newRig(t *testing.T, maxDeliveries int) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpapi.New(httpapi.Config{Sender: r.sender, Queries: proj, DeadLetters: q})
+	h, err := httpapi.New(httpapi.Config{Sender: r.sender, Queries: proj, DeadLetters: w.DeadLetterAdmin()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func startWorker(ctx context.Context, p *process) error {
 	}
 	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-receive", Check: q.PingReceive},
 		httpapi.ReadyCheck{Name: "write-db-writes", Check: wk.Ready})
-	p.http.DeadLetters = q
+	p.http.DeadLetters = wk.DeadLetterAdmin()
 	p.group.Go(func() error { return wk.Run(ctx) })
 	return nil
 }
