@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/microsoft/go-mssqldb/azuread"
 )
 
 // A DSN is a go-mssqldb URL:
@@ -38,7 +41,36 @@ func checkDSN(dsn string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("%w: no host", ErrBadDSN)
 	}
+	if err := checkFedAuth(param(u, "fedauth")); err != nil {
+		return nil, err
+	}
 	return u, nil
+}
+
+// fedAuthWorkflows are the fedauth values the azuread driver knows.
+var fedAuthWorkflows = []string{
+	azuread.ActiveDirectoryDefault, azuread.ActiveDirectoryManagedIdentity, azuread.ActiveDirectoryMSI,
+	azuread.ActiveDirectoryAzCli, azuread.ActiveDirectoryAzureDeveloperCli, azuread.ActiveDirectoryEnvironment,
+	azuread.ActiveDirectoryWorkloadIdentity, azuread.ActiveDirectoryServicePrincipal, azuread.ActiveDirectoryApplication,
+	azuread.ActiveDirectoryServicePrincipalAccessToken, azuread.ActiveDirectoryPassword,
+	azuread.ActiveDirectoryIntegrated, azuread.ActiveDirectoryInteractive, azuread.ActiveDirectoryDeviceCode,
+	azuread.ActiveDirectoryAzurePipelines, azuread.ActiveDirectoryClientAssertion, azuread.ActiveDirectoryOnBehalfOf,
+}
+
+// checkFedAuth accepts a fedauth value only as the driver spells it. The
+// driver validates the value ignoring case but picks the credential by exact
+// match, so "activedirectoryazcli" would pass its check and then sign in
+// with DefaultAzureCredential, maybe as someone else.
+func checkFedAuth(v string) error {
+	if v == "" || slices.Contains(fedAuthWorkflows, v) {
+		return nil
+	}
+	for _, w := range fedAuthWorkflows {
+		if strings.EqualFold(v, w) {
+			return fmt.Errorf("%w: fedauth=%s: write it %s, as the driver matches the case when it picks the credential", ErrBadDSN, v, w)
+		}
+	}
+	return fmt.Errorf("%w: fedauth=%s is not a workflow the driver knows (%s)", ErrBadDSN, v, strings.Join(fedAuthWorkflows, ", "))
 }
 
 // param returns a URL query parameter by name, ignoring case as the driver does.

@@ -24,6 +24,12 @@ func TestSignInOf(t *testing.T) {
 		{"postgres://localhost/db", false, signInLogin, true},
 		{"sqlserver://?database=write", false, signInLogin, true},
 		{"server=localhost;user id=sa", false, signInLogin, true},
+		// The driver checks fedauth ignoring case but picks the credential
+		// by exact match: another case would fall back to the default one.
+		{"sqlserver://x.database.windows.net?fedauth=activedirectoryazcli", false, signInLogin, true},
+		{"sqlserver://x.database.windows.net?fedauth=ActiveDirectoryMsi", false, signInLogin, true},
+		{"sqlserver://x.database.windows.net?fedauth=ActiveDirectoryMSI", false, signInFedAuth, false},
+		{"sqlserver://x.database.windows.net?fedauth=Kerberos", false, signInLogin, true},
 	}
 	for _, tt := range tests {
 		u, err := checkDSN(tt.dsn)
@@ -39,6 +45,19 @@ func TestSignInOf(t *testing.T) {
 		}
 		if got := signInOf(u, tt.cred); got != tt.want {
 			t.Errorf("signInOf(%q, credential %v) = %v, want %v", tt.dsn, tt.cred, got, tt.want)
+		}
+	}
+}
+
+func TestCheckFedAuthNamesTheSpelling(t *testing.T) {
+	_, err := checkDSN("sqlserver://x.database.windows.net?fedauth=activeDirectoryDefault")
+	if !errors.Is(err, ErrBadDSN) || !strings.Contains(err.Error(), "write it ActiveDirectoryDefault") {
+		t.Errorf("got %v, want ErrBadDSN naming ActiveDirectoryDefault", err)
+	}
+	// Every spelling accepted is one the driver's connector accepts too.
+	for _, w := range fedAuthWorkflows {
+		if err := checkFedAuth(w); err != nil {
+			t.Errorf("checkFedAuth(%s): %v", w, err)
 		}
 	}
 }
