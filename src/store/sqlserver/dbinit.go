@@ -31,17 +31,23 @@ type InitConfig struct {
 
 // Init prepares a deployment's databases, idempotently: it applies the
 // migrations of both, then creates a database user for each role's managed
-// identity and grants it only what the role needs:
+// identity and grants it, table by table, only what the role's statements
+// use (the grants below; a test reads every statement of this package and
+// checks its role holds what it needs):
 //
-//	                write database                   projection database
-//	worker          SELECT, INSERT, UPDATE, DELETE   —
-//	projector       SELECT (reads the change feed)   SELECT, INSERT, UPDATE, DELETE
-//	query API       —                                SELECT
-//	command API     —                                —
+//	                write database                      projection database
+//	worker          its tables, no DELETE; the feed:    —
+//	                INSERT only
+//	projector       SELECT on the feed and its identity  SELECT, INSERT, UPDATE, DELETE
+//	                                                     as each table needs
+//	query API       —                                   SELECT
+//	command API     —                                   —
 //
-// The change feed needs nothing enabled: it is a rowversion column and
-// MIN_ACTIVE_ROWVERSION(), which any reader may use. Run it as the Entra
-// administrator (after provisioning, say); running it again changes nothing.
+// Every role may read schema_migrations: it checks the schema is up to date
+// before it starts. The change feed needs nothing enabled: it is a rowversion
+// column and MIN_ACTIVE_ROWVERSION(), which any reader may use. Schema-wide
+// grants of earlier versions are revoked. Run it as the Entra administrator
+// (after provisioning, say); running it again changes nothing.
 func Init(ctx context.Context, cfg InitConfig, logger *slog.Logger) error {
 	logger = orDiscard(logger)
 	plans, err := initPlans(cfg)
@@ -84,29 +90,24 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	readWrite := []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 	write := initPlan{set: writeSet, dsn: cfg.WriteDSN, cred: cfg.Credential}
 	read := initPlan{set: projectionSet, dsn: cfg.ReadDSN, cred: cfg.Credential}
 	steps := []struct {
 		plan     *initPlan
 		name, id string
-		perms    []string
+		grants   []tableGrant
 	}{
-		{&write, cfg.WorkerName, cfg.WorkerClientID, readWrite},
-		{&write, cfg.ProjectorName, cfg.ProjectorClientID, []string{"SELECT"}},
-		{&read, cfg.ProjectorName, cfg.ProjectorClientID, readWrite},
-		{&read, cfg.QueryName, cfg.QueryClientID, []string{"SELECT"}},
+		{&write, cfg.WorkerName, cfg.WorkerClientID, workerWriteGrants},
+		{&write, cfg.ProjectorName, cfg.ProjectorClientID, projectorWriteGrants},
+		{&read, cfg.ProjectorName, cfg.ProjectorClientID, projectorProjectionGrants},
+		{&read, cfg.QueryName, cfg.QueryClientID, queryProjectionGrants},
 	}
 	for _, s := range steps {
-		create, err := createUserSQL(s.name, s.id)
+		stmts, err := userSQL(s.name, s.id, s.grants)
 		if err != nil {
 			return nil, fmt.Errorf("dbinit: user %s: %w", s.name, err)
 		}
-		grant, err := grantSQL(s.name, s.perms...)
-		if err != nil {
-			return nil, fmt.Errorf("dbinit: user %s: %w", s.name, err)
-		}
-		s.plan.statements = append(s.plan.statements, create, grant)
+		s.plan.statements = append(s.plan.statements, stmts...)
 	}
 	if cfg.CommandClientID != "" && !sharedIdentity(cfg) {
 		q, err := principalBySIDSQL(cfg.CommandClientID)
@@ -119,6 +120,59 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 		}
 	}
 	return []initPlan{write, read}, nil
+}
+
+// The grants of each role's user, by database. Where a role shares one
+// identity with another, its user gets the union.
+var (
+	workerWriteGrants = []tableGrant{
+		{"schema_migrations", []string{"SELECT"}},
+		{"shipments", []string{"SELECT", "INSERT", "UPDATE"}},
+		{"operations", []string{"SELECT", "INSERT", "UPDATE"}},
+		{"idempotency_keys", []string{"SELECT", "INSERT"}},
+		{"change_feed", []string{"INSERT"}},
+	}
+	projectorWriteGrants = []tableGrant{
+		{"schema_migrations", []string{"SELECT"}},
+		{"change_feed", []string{"SELECT"}},
+		{"feed_identity", []string{"SELECT"}},
+	}
+	projectorProjectionGrants = []tableGrant{
+		{"schema_migrations", []string{"SELECT"}},
+		{"shipments", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}},
+		{"history", []string{"SELECT", "INSERT"}},
+		{"operations", []string{"SELECT", "INSERT", "UPDATE"}},
+		{"projector_state", []string{"SELECT", "UPDATE"}},
+	}
+	queryProjectionGrants = []tableGrant{
+		{"schema_migrations", []string{"SELECT"}},
+		{"shipments", []string{"SELECT"}},
+		{"history", []string{"SELECT"}},
+		{"operations", []string{"SELECT"}},
+		{"projector_state", []string{"SELECT"}},
+	}
+)
+
+// userSQL creates a role's user, takes back any schema-wide grant and grants
+// it each table's permissions.
+func userSQL(name, clientID string, grants []tableGrant) ([]string, error) {
+	create, err := createUserSQL(name, clientID)
+	if err != nil {
+		return nil, err
+	}
+	revoke, err := revokeSchemaSQL(name)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{create, revoke}
+	for _, g := range grants {
+		grant, err := grantSQL(name, g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, grant)
+	}
+	return out, nil
 }
 
 // checkPairs requires names and client ids to pair one to one: roles may

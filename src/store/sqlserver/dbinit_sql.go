@@ -2,7 +2,6 @@ package sqlserver
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -97,26 +96,48 @@ IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = %[1]s)
     CREATE USER %[3]s WITH SID = %[2]s, TYPE = E;`, lit, sidHex, user, msg), nil
 }
 
-// Permissions a role may be granted on the dbo schema.
-var schemaPermissions = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true}
+// Permissions a role may be granted on a table.
+var tablePermissions = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true}
 
-// grantSQL grants permissions on every table of the dbo schema, present and
-// future (migrations add tables). GRANT is idempotent: granting again what is
-// granted changes nothing.
-func grantSQL(name string, permissions ...string) (string, error) {
+// tableGrant is the permissions a role's user has on one table of dbo.
+type tableGrant struct {
+	table string
+	perms []string
+}
+
+// grantSQL grants a user permissions on one table of the dbo schema:
+// GRANT … ON OBJECT::[dbo].[table]. GRANT is idempotent: granting again
+// what is granted changes nothing.
+func grantSQL(name string, g tableGrant) (string, error) {
 	user, err := quoteName(name)
 	if err != nil {
 		return "", err
 	}
-	if len(permissions) == 0 {
-		return "", errors.New("grant: no permissions")
+	table, err := quoteName(g.table)
+	if err != nil {
+		return "", err
 	}
-	for _, p := range permissions {
-		if !schemaPermissions[p] {
-			return "", fmt.Errorf("grant: permission %q is not one of SELECT, INSERT, UPDATE, DELETE", p)
+	if len(g.perms) == 0 {
+		return "", fmt.Errorf("grant on %s: no permissions", g.table)
+	}
+	for _, p := range g.perms {
+		if !tablePermissions[p] {
+			return "", fmt.Errorf("grant on %s: permission %q is not one of SELECT, INSERT, UPDATE, DELETE", g.table, p)
 		}
 	}
-	return fmt.Sprintf("GRANT %s ON SCHEMA::[dbo] TO %s;", strings.Join(permissions, ", "), user), nil
+	return fmt.Sprintf("GRANT %s ON OBJECT::[dbo].%s TO %s;", strings.Join(g.perms, ", "), table, user), nil
+}
+
+// revokeSchemaSQL takes back schema-wide table permissions, which earlier
+// versions of dbinit granted, so that a deployment upgraded in place ends
+// with the object-level grants alone. Revoking what was never granted is no
+// error.
+func revokeSchemaSQL(name string) (string, error) {
+	user, err := quoteName(name)
+	if err != nil {
+		return "", err
+	}
+	return "REVOKE SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] FROM " + user + ";", nil
 }
 
 // principalBySIDSQL finds the database principal, if any, that a client id

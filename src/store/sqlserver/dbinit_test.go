@@ -37,12 +37,30 @@ func TestInitPlansGrantLeastPrivilege(t *testing.T) {
 	}
 	want := map[string][]string{
 		writeSet: {
-			"CREATE USER [id-worker]", "GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] TO [id-worker];",
-			"CREATE USER [id-projector]", "GRANT SELECT ON SCHEMA::[dbo] TO [id-projector];",
+			"CREATE USER [id-worker]", "REVOKE SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] FROM [id-worker];",
+			"GRANT SELECT ON OBJECT::[dbo].[schema_migrations] TO [id-worker];",
+			"GRANT SELECT, INSERT, UPDATE ON OBJECT::[dbo].[shipments] TO [id-worker];",
+			"GRANT SELECT, INSERT, UPDATE ON OBJECT::[dbo].[operations] TO [id-worker];",
+			"GRANT SELECT, INSERT ON OBJECT::[dbo].[idempotency_keys] TO [id-worker];",
+			"GRANT INSERT ON OBJECT::[dbo].[change_feed] TO [id-worker];",
+			"CREATE USER [id-projector]", "REVOKE SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] FROM [id-projector];",
+			"GRANT SELECT ON OBJECT::[dbo].[schema_migrations] TO [id-projector];",
+			"GRANT SELECT ON OBJECT::[dbo].[change_feed] TO [id-projector];",
+			"GRANT SELECT ON OBJECT::[dbo].[feed_identity] TO [id-projector];",
 		},
 		projectionSet: {
-			"CREATE USER [id-projector]", "GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] TO [id-projector];",
-			"CREATE USER [id-query]", "GRANT SELECT ON SCHEMA::[dbo] TO [id-query];",
+			"CREATE USER [id-projector]", "REVOKE SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] FROM [id-projector];",
+			"GRANT SELECT ON OBJECT::[dbo].[schema_migrations] TO [id-projector];",
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON OBJECT::[dbo].[shipments] TO [id-projector];",
+			"GRANT SELECT, INSERT ON OBJECT::[dbo].[history] TO [id-projector];",
+			"GRANT SELECT, INSERT, UPDATE ON OBJECT::[dbo].[operations] TO [id-projector];",
+			"GRANT SELECT, UPDATE ON OBJECT::[dbo].[projector_state] TO [id-projector];",
+			"CREATE USER [id-query]", "REVOKE SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[dbo] FROM [id-query];",
+			"GRANT SELECT ON OBJECT::[dbo].[schema_migrations] TO [id-query];",
+			"GRANT SELECT ON OBJECT::[dbo].[shipments] TO [id-query];",
+			"GRANT SELECT ON OBJECT::[dbo].[history] TO [id-query];",
+			"GRANT SELECT ON OBJECT::[dbo].[operations] TO [id-query];",
+			"GRANT SELECT ON OBJECT::[dbo].[projector_state] TO [id-query];",
 		},
 	}
 	for _, p := range plans {
@@ -56,7 +74,7 @@ func TestInitPlansGrantLeastPrivilege(t *testing.T) {
 			}
 		}
 		all := strings.Join(p.statements, "\n")
-		for _, never := range []string{"db_owner", "ALTER", "CONTROL", "EXECUTE"} {
+		for _, never := range []string{"db_owner", "ALTER", "CONTROL", "EXECUTE", "GRANT SELECT ON SCHEMA", "TO [id-worker] WITH"} {
 			if strings.Contains(all, never) {
 				t.Errorf("%s grants %s:\n%s", p.set, never, all)
 			}
