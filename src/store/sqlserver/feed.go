@@ -20,11 +20,15 @@ import (
 // commit: every row there is committed (or was rolled back and is gone).
 // docs/change-feed.md tells the story with a timeline.
 //
-// The bound is read by its own statement, before the SELECT: with
-// READ_COMMITTED_SNAPSHOT on, a statement reads a snapshot taken when it
-// starts, and a row that committed after that snapshot but below a bound
-// computed later would be missed. Everything below a bound read earlier was
-// committed before the SELECT started, so its snapshot holds it.
+// The bound is read by its own statement, before the SELECT, and the SELECT
+// reads WITH (READCOMMITTEDLOCK): the latest committed rows, under shared
+// locks, not a row-version snapshot. Azure SQL Database turns
+// READ_COMMITTED_SNAPSHOT on, and whether a snapshot taken as a statement
+// starts holds every row that committed below a bound computed a moment
+// earlier is not something SQL Server documents; a locking read does not
+// depend on it. Rows below the bound are committed, so the read waits on no
+// writer there; the one it may meet is an insert at the bound that is about
+// to commit.
 //
 // These reads must not run inside a transaction that has itself written a
 // rowversion: its own value would pin the bound below its own rows. They run
@@ -45,7 +49,7 @@ func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) (_
 	rows, err := s.db.QueryContext(ctx, `
 DECLARE @bound BINARY(8) = MIN_ACTIVE_ROWVERSION();
 SELECT TOP (@limit) `+feedColumns+`
-FROM dbo.change_feed
+FROM dbo.change_feed WITH (READCOMMITTEDLOCK)
 WHERE position > CAST(@after AS BINARY(8)) AND position < @bound
 ORDER BY position;`,
 		sql.Named("limit", limit), sql.Named("after", rowversionOf(after)))
@@ -65,7 +69,7 @@ func (s *WriteStore) Head(ctx context.Context) (_ int64, err error) {
 	var rv []byte
 	err = s.db.QueryRowContext(ctx, `
 DECLARE @bound BINARY(8) = MIN_ACTIVE_ROWVERSION();
-SELECT TOP (1) position FROM dbo.change_feed WHERE position < @bound ORDER BY position DESC;`).Scan(&rv)
+SELECT TOP (1) position FROM dbo.change_feed WITH (READCOMMITTEDLOCK) WHERE position < @bound ORDER BY position DESC;`).Scan(&rv)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -1,10 +1,7 @@
 package sqlserver
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,16 +13,17 @@ import (
 	"github.com/dropoff-dev/dropoff/src/store/storetest"
 )
 
-// The contract suites need a server. DROPOFF_TEST_SQLSERVER names one where
-// the tests may create databases, e.g. the devcontainer's:
+// The contract suites need a server. DROPOFF_TEST_SQLSERVER names one, e.g.
+// the devcontainer's:
 //
 //	DROPOFF_TEST_SQLSERVER='sqlserver://sa:<password>@localhost:1433' go test ./src/store/sqlserver/
 //
-// Every store a test opens gets a database of its own, created empty with
-// READ_COMMITTED_SNAPSHOT on (as Azure SQL Database has it) and dropped when
-// the test ends: the suite drops no database it did not create. It never
-// takes the program's own variables (DROPOFF_WRITE_DB, DROPOFF_READ_DB) for
-// its server, and refuses a test URL that names one of their databases.
+// Every store a test opens gets a database of its own (testdb_test.go says
+// how: created for the test where the login may create databases, or leased
+// from DROPOFF_TEST_SQLSERVER_DATABASES, as on Azure SQL Database). The
+// suite never takes the program's own variables (DROPOFF_WRITE_DB,
+// DROPOFF_READ_DB) for its server, and refuses a test URL that names one of
+// their databases.
 const serverEnv = "DROPOFF_TEST_SQLSERVER"
 
 func testServer(t *testing.T) string {
@@ -85,61 +83,6 @@ func TestRefuseProductionDB(t *testing.T) {
 			t.Errorf("refuseProductionDB(%q) = %v, want refused %v", tt.dsn, err, tt.refused)
 		}
 	}
-}
-
-// newDatabase creates an empty, uniquely named database (CreateDatabase:
-// READ_COMMITTED_SNAPSHOT on, as Azure SQL Database has it) and returns a DSN
-// for it; the database is dropped when the test ends.
-func newDatabase(t *testing.T, server string) string {
-	t.Helper()
-	dsn, err := withDatabase(server, "dropoff_test_"+randomSuffix(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CreateDatabase(t.Context(), dsn, Config{}); err != nil {
-		t.Fatalf("create a test database: %v", err)
-	}
-	dropOnCleanup(t, server, dsn)
-	return dsn
-}
-
-// randomSuffix is 12 hex digits, for names no other run uses.
-func randomSuffix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// dropOnCleanup drops the database dsn names when the test ends: only ever
-// one this test created.
-func dropOnCleanup(t *testing.T, server, dsn string) {
-	t.Helper()
-	u, err := checkDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := param(u, "database")
-	db, err := quoteName(name)
-	if err != nil || !strings.HasPrefix(name, "dropoff_test_") {
-		t.Fatalf("refusing to drop %q: not a test database", name)
-	}
-	master, err := OpenDB(t.Context(), server, Config{})
-	if err != nil {
-		t.Fatalf("connect to the test server: %v", err)
-	}
-	// t.Context is cancelled before cleanups run, so the drop gets its own.
-	t.Cleanup(func() {
-		defer master.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// ROLLBACK IMMEDIATE ends sessions a failed test left behind.
-		if _, err := master.ExecContext(ctx, "ALTER DATABASE "+db+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE "+db+";"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
 }
 
 func exec(t *testing.T, db *sql.DB, query string) {
