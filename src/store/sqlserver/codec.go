@@ -55,14 +55,13 @@ func scanOperation(r scanner) (operation.Operation, error) {
 // operationArgs are the named parameters @op_id … @op_updated_at of an
 // operation, in operationColumns' order.
 func operationArgs(o operation.Operation) []any {
-	var code, message sql.NullString
+	code, message := nullStr(), nullStr()
 	if o.Error != nil {
-		code = sql.NullString{String: string(o.Error.Code), Valid: true}
-		message = sql.NullString{String: o.Error.Message, Valid: true}
+		code, message = str(string(o.Error.Code)), str(o.Error.Message)
 	}
 	return []any{
-		sql.Named("op_id", o.ID), sql.Named("op_kind", o.Kind), sql.Named("op_shipment_id", o.ShipmentID),
-		sql.Named("op_status", string(o.Status)), sql.Named("op_resource_version", o.ResourceVersion),
+		sql.Named("op_id", str(o.ID)), sql.Named("op_kind", str(o.Kind)), sql.Named("op_shipment_id", str(o.ShipmentID)),
+		sql.Named("op_status", str(string(o.Status))), sql.Named("op_resource_version", o.ResourceVersion),
 		sql.Named("op_error_code", code), sql.Named("op_error_message", message),
 		sql.Named("op_created_at", utc(o.CreatedAt)), sql.Named("op_updated_at", utc(o.LastUpdatedAt)),
 	}
@@ -71,9 +70,9 @@ func operationArgs(o operation.Operation) []any {
 // shipmentArgs are the named parameters @s_id … @s_updated_at of a shipment.
 func shipmentArgs(s shipment.Shipment) []any {
 	return []any{
-		sql.Named("s_id", s.ID), sql.Named("s_recipient", s.Recipient), sql.Named("s_destination", s.Destination),
-		sql.Named("s_weight_grams", s.WeightGrams), sql.Named("s_service", string(s.Service)),
-		sql.Named("s_status", string(s.Status)), sql.Named("s_version", s.Version), sql.Named("s_deleted", s.Deleted),
+		sql.Named("s_id", str(s.ID)), sql.Named("s_recipient", str(s.Recipient)), sql.Named("s_destination", str(s.Destination)),
+		sql.Named("s_weight_grams", int64(s.WeightGrams)), sql.Named("s_service", str(string(s.Service))),
+		sql.Named("s_status", str(string(s.Status))), sql.Named("s_version", s.Version), sql.Named("s_deleted", s.Deleted),
 		sql.Named("s_created_at", utc(s.CreatedAt)), sql.Named("s_updated_at", utc(s.UpdatedAt)),
 	}
 }

@@ -23,7 +23,7 @@ const (
 	errSnapshotConflict = 3960 // snapshot isolation update conflict
 )
 
-var conflictNumbers = []int32{errUniqueConstraint, errUniqueIndex, errDeadlockVictim, errSnapshotConflict}
+var conflictNumbers = []int32{errUniqueConstraint, errUniqueIndex, errDeadlockVictim, errSnapshotConflict, errVersionMoved}
 
 // SQL Server and Azure SQL error numbers that mean "not now": the database
 // is failing over, reconfiguring, waking from a pause, out of resources for a

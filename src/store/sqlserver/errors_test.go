@@ -35,6 +35,7 @@ func TestClassify(t *testing.T) {
 		{"duplicate unique index", sqlError(2601, 3621), true, false},
 		{"deadlock victim", sqlError(1205), true, false},
 		{"snapshot update conflict", sqlError(3960), true, false},
+		{"shipment moved on (recordSQL's THROW)", sqlError(errVersionMoved), true, false},
 		{"wrapped deadlock", fmt.Errorf("read shipment: %w", sqlError(1205)), true, false},
 		{"error without All", mssql.Error{Number: 2627}, true, false},
 		{"foreign key violation", sqlError(547, 3621), false, false},

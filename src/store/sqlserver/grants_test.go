@@ -13,6 +13,14 @@ import (
 // UPDATE, DELETE FROM, and FROM or JOIN (a read).
 var tableUse = regexp.MustCompile(`(?i)\b(DELETE\s+FROM|INSERT\s+INTO|UPDATE|FROM|JOIN)\s+dbo\.(\w+)`)
 
+// aliasDML finds UPDATE and DELETE by alias (UPDATE sh SET … FROM dbo.shipments
+// AS sh, DELETE sh FROM dbo.shipments AS sh), whose table is named later in
+// the statement.
+var (
+	aliasDML   = regexp.MustCompile(`(?i)\b(UPDATE|DELETE)\s+(\w+)\s+(?:SET|FROM)\b`)
+	aliasTable = regexp.MustCompile(`(?i)dbo\.(\w+)\s+AS\s+(\w+)`)
+)
+
 // needs lists the permissions the statements in src need, as "table PERM".
 // An UPDATE or DELETE with a WHERE clause (all of ours) needs SELECT on the
 // table as well: SQL Server checks SELECT on the columns it reads.
@@ -28,6 +36,21 @@ func needs(src string) []string {
 			out = append(out, table+" "+verb, table+" SELECT")
 		default:
 			out = append(out, table+" "+verb)
+		}
+	}
+	for _, loc := range aliasDML.FindAllStringSubmatchIndex(src, -1) {
+		verb, alias := strings.ToUpper(src[loc[2]:loc[3]]), src[loc[4]:loc[5]]
+		if strings.EqualFold(alias, "dbo") {
+			continue
+		}
+		stmt := src[loc[0]:]
+		if end := strings.IndexByte(stmt, ';'); end >= 0 {
+			stmt = stmt[:end]
+		}
+		for _, t := range aliasTable.FindAllStringSubmatch(stmt, -1) {
+			if strings.EqualFold(t[2], alias) {
+				out = append(out, t[1]+" "+verb, t[1]+" SELECT")
+			}
 		}
 	}
 	slices.Sort(out)
@@ -137,8 +160,9 @@ func TestGrantsAreLeast(t *testing.T) {
 
 func TestNeeds(t *testing.T) {
 	got := needs("SELECT a FROM dbo.x WITH (UPDLOCK) WHERE 1=1; DELETE FROM dbo.y WHERE id = 1; " +
-		"INSERT INTO dbo.z (a) VALUES (1); UPDATE dbo.w SET a = 1 FROM dbo.w JOIN dbo.v ON 1=1;")
-	want := []string{"v SELECT", "w SELECT", "w UPDATE", "x SELECT", "y DELETE", "y SELECT", "z INSERT"}
+		"INSERT INTO dbo.z (a) VALUES (1); UPDATE dbo.w SET a = 1 FROM dbo.w JOIN dbo.v ON 1=1; " +
+		"DELETE q FROM dbo.r AS q JOIN @s AS s ON 1=1; UPDATE t SET a = 1 FROM dbo.u AS t JOIN dbo.v AS x ON 1=1;")
+	want := []string{"r DELETE", "r SELECT", "u SELECT", "u UPDATE", "v SELECT", "w SELECT", "w UPDATE", "x SELECT", "y DELETE", "y SELECT", "z INSERT"}
 	if !slices.Equal(got, want) {
 		t.Errorf("needs = %v, want %v", got, want)
 	}

@@ -16,8 +16,11 @@ import (
 
 // Shipment returns a live shipment; false if unknown or cancelled.
 func (p *Projection) Shipment(ctx context.Context, id string) (shipment.Shipment, bool, error) {
+	if !fits(id, idWidth) {
+		return shipment.Shipment{}, false, nil
+	}
 	s, err := scanShipment(p.db.QueryRowContext(ctx,
-		`SELECT `+shipmentColumns+` FROM dbo.shipments WHERE id = @id;`, sql.Named("id", id)))
+		`SELECT `+shipmentColumns+` FROM dbo.shipments WHERE id = CAST(@id AS NVARCHAR(64));`, sql.Named("id", str(id))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return shipment.Shipment{}, false, nil
 	}
@@ -35,13 +38,17 @@ func (p *Projection) Shipments(ctx context.Context, q store.ListQuery) ([]shipme
 	if q.Limit < 1 {
 		return nil, false, fmt.Errorf("sqlserver: list shipments: limit %d must be positive", q.Limit)
 	}
-	where := `id > @after`
+	if !fits(q.After, idWidth) {
+		return nil, false, fmt.Errorf("sqlserver: list shipments: cursor of more than %d characters is no shipment id", idWidth)
+	}
+	where := `id > CAST(@after AS NVARCHAR(64))`
 	if q.Status != "" {
-		where = `status = @status AND id > @after` // served by the (status, id) index
+		// served by the (status, id) index
+		where = `status = CAST(@status AS NVARCHAR(32)) AND id > CAST(@after AS NVARCHAR(64))`
 	}
 	rows, err := p.db.QueryContext(ctx,
 		`SELECT TOP (@n) `+shipmentColumns+` FROM dbo.shipments WHERE `+where+` ORDER BY id;`,
-		sql.Named("n", q.Limit+1), sql.Named("after", q.After), sql.Named("status", string(q.Status)))
+		sql.Named("n", int64(q.Limit+1)), sql.Named("after", str(q.After)), sql.Named("status", str(string(q.Status))))
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlserver: list shipments: %w", err)
 	}
@@ -57,9 +64,12 @@ func (p *Projection) Shipments(ctx context.Context, q store.ListQuery) ([]shipme
 
 // History lists a shipment's applied changes in version order.
 func (p *Projection) History(ctx context.Context, id string) ([]store.HistoryEntry, bool, error) {
+	if !fits(id, idWidth) {
+		return nil, false, nil
+	}
 	rows, err := p.db.QueryContext(ctx, `
 SELECT version, change_type, status, at, operation_id
-FROM dbo.history WHERE shipment_id = @id ORDER BY version;`, sql.Named("id", id))
+FROM dbo.history WHERE shipment_id = CAST(@id AS NVARCHAR(64)) ORDER BY version;`, sql.Named("id", str(id)))
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlserver: read history of %s: %w", id, err)
 	}
@@ -77,8 +87,11 @@ FROM dbo.history WHERE shipment_id = @id ORDER BY version;`, sql.Named("id", id)
 
 // Operation returns a recorded operation; false if none is recorded yet.
 func (p *Projection) Operation(ctx context.Context, id string) (operation.Operation, bool, error) {
+	if !fits(id, idWidth) {
+		return operation.Operation{}, false, nil
+	}
 	o, err := scanOperation(p.db.QueryRowContext(ctx,
-		`SELECT `+operationColumns+` FROM dbo.operations WHERE id = @id;`, sql.Named("id", id)))
+		`SELECT `+operationColumns+` FROM dbo.operations WHERE id = CAST(@id AS NVARCHAR(64));`, sql.Named("id", str(id))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return operation.Operation{}, false, nil
 	}

@@ -43,23 +43,20 @@ func TestStatementsGetTheirParameters(t *testing.T) {
 		Error: &operation.Error{Code: operation.CodeNotFound, Message: "m"}, CreatedAt: now, LastUpdatedAt: now}
 	withShipment := store.Record{Operation: op, Shipment: &s, Change: shipment.Replaced}
 	change := store.Change{Position: 7, Operation: op, Shipment: &s, Change: shipment.Replaced, CommittedAt: now}
+	key := &store.IdempotencyKey{KeyDigest: "k", RequestDigest: "r", OperationID: op.ID}
+	withKey := withShipment
+	withKey.IdempotencyKey = key
+	applyArgs := []any{sql.Named("changes", str("[]")), sql.Named("head", int64(9)), sql.Named("applied_at", now)}
+	_ = change
 	tests := []struct {
 		name  string
 		query string
 		args  []any
 	}{
-		{"insert shipment", insertShipmentSQL, shipmentArgs(s)},
-		{"update shipment", updateShipmentSQL, append(shipmentArgs(s), sql.Named("prev", int64(1)))},
-		{"save operation", saveOperationSQL, operationArgs(op)},
-		{"insert idempotency key", insertKeySQL, keyArgs(store.IdempotencyKey{KeyDigest: "k"}, now)},
-		{"append change with a shipment", appendChangeSQL, changeArgs(withShipment, now)},
-		{"append change without one", appendChangeSQL, changeArgs(store.Record{Operation: op}, now)},
-		{"project shipment", upsertShipmentSQL, shipmentArgs(s)},
-		{"project cancel", deleteShipmentSQL, []any{sql.Named("s_id", s.ID)}},
-		{"project history", insertHistorySQL, historyArgs(&change)},
-		{"project operation", upsertOperationSQL, operationArgs(op)},
-		{"save checkpoint", saveStateSQL, stateArgs(7, 9, &change, now)},
-		{"save checkpoint, nothing applied", saveStateSQL, stateArgs(7, 9, nil, now)},
+		{"record with a shipment", recordSQL, recordArgs(withShipment, now)},
+		{"record without one", recordSQL, recordArgs(store.Record{Operation: op}, now)},
+		{"record with an idempotency key", recordSQL, recordArgs(withKey, now)},
+		{"apply a batch", applySQL, applyArgs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,8 +80,29 @@ func TestStatementsGetTheirParameters(t *testing.T) {
 					t.Errorf("the statement uses %s, which is not supplied", p)
 				}
 			}
+			for p := range supplied {
+				if !refs[p] {
+					t.Errorf("%s is supplied but the statement does not use it", p)
+				}
+			}
+			for _, a := range tt.args {
+				if v := a.(sql.NamedArg).Value; !fixedType(v) {
+					t.Errorf("parameter @%s is a %T, declared by its length; pass it with str or a typed NULL", a.(sql.NamedArg).Name, v)
+				}
+			}
 		})
 	}
+}
+
+// fixedType reports whether the driver declares v the same whatever its
+// value: anything but a plain string or a byte slice (sized by length), or an
+// untyped nil (NVARCHAR(1)).
+func fixedType(v any) bool {
+	switch v.(type) {
+	case string, []byte, nil:
+		return false
+	}
+	return true
 }
 
 func TestReferencedParams(t *testing.T) {

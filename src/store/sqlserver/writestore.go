@@ -59,8 +59,8 @@ func (s *WriteStore) Ping(ctx context.Context) error {
 // Update runs fn in one READ COMMITTED transaction.
 //
 // Why READ COMMITTED and not SNAPSHOT: every read inside fn is a read before
-// a write, and takes update locks held to the end (UPDLOCK, HOLDLOCK; see
-// writeTx), so a second transaction on the same shipment or operation waits
+// a write, and takes update locks held to the end (UPDLOCK; see writeTx),
+// so a second transaction on the same shipment or operation waits
 // for the first and then reads its result, instead of both deciding on the
 // same old state. The writes re-check anyway (the version condition, the
 // primary keys), so whatever slips through ends as store.ErrConflict, never
@@ -87,12 +87,15 @@ func (s *WriteStore) Shipments(ctx context.Context, after string, limit int) ([]
 	if limit < 1 {
 		return nil, fmt.Errorf("sqlserver: list shipments: limit %d must be positive", limit)
 	}
+	if !fits(after, idWidth) {
+		return nil, fmt.Errorf("sqlserver: list shipments: cursor of more than %d characters is no shipment id", idWidth)
+	}
 	rows, err := s.db.QueryContext(ctx, `
 SELECT TOP (@limit) `+shipmentColumns+`
 FROM dbo.shipments
-WHERE deleted = 0 AND id > @after
+WHERE deleted = 0 AND id > CAST(@after AS NVARCHAR(64))
 ORDER BY id;`,
-		sql.Named("limit", limit), sql.Named("after", after))
+		sql.Named("limit", int64(limit)), sql.Named("after", str(after)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlserver: list shipments: %w", err)
 	}
