@@ -49,3 +49,26 @@ func TestLockedFileIsUnavailable(t *testing.T) {
 		t.Errorf("Update whose fn failed = %v, want fn's error, not ErrUnavailable", err)
 	}
 }
+
+// A full database (here: one capped by max_page_count, which fails a write
+// exactly as a full disk does, with SQLITE_FULL) is a failure that may pass.
+func TestFullDatabaseIsUnavailable(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "full.db")+"?_pragma=max_page_count(8)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), "CREATE TABLE t (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		_, full = db.ExecContext(t.Context(), "INSERT INTO t VALUES (zeroblob(4096))")
+	}
+	if full == nil {
+		t.Fatal("a database capped at 8 pages took 100 pages of rows; the test no longer fills it")
+	}
+	if err := classify(full); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("classify(%v) = %v, want store.ErrUnavailable", full, err)
+	}
+}
