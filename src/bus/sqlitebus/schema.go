@@ -72,11 +72,12 @@ var statementText = map[string]string{
 		ON CONFLICT (session_id) DO NOTHING`,
 
 	// session.go
-	"freeSessions": `SELECT session_id FROM sessions WHERE locked_until <= ?1
-		ORDER BY oldest_seq LIMIT ?2`,
+	"expiredSessions": `SELECT session_id FROM sessions WHERE token IS NOT NULL AND locked_until <= ?1
+		ORDER BY locked_until LIMIT ?2`,
+	"freeSessions": `SELECT session_id FROM sessions WHERE token IS NULL ORDER BY oldest_seq LIMIT ?1`,
 	"lockSession": `UPDATE sessions SET token = ?2, locked_until = ?3
 		WHERE session_id = ?1 AND locked_until <= ?4`,
-	"nextUnlock":  `SELECT MIN(locked_until) FROM sessions WHERE locked_until > ?1`,
+	"nextUnlock":  `SELECT MIN(locked_until) FROM sessions WHERE token IS NOT NULL AND locked_until > ?1`,
 	"lockOf":      `SELECT token, locked_until FROM sessions WHERE session_id = ?1`,
 	"renewLock":   `UPDATE sessions SET locked_until = ?3 WHERE session_id = ?1 AND token = ?2 AND locked_until > ?4`,
 	"oldestSeq":   `SELECT MIN(seq) FROM messages WHERE session_id = ?1`,

@@ -84,35 +84,55 @@ func (q *Queue) waitForSession(ctx context.Context, wake <-chan struct{}, retryA
 	return nil
 }
 
-// lockNextSession locks the oldest free session that still has messages.
-// When there is none it returns the time the earliest live lock runs out.
+// lockNextSession locks a free session that still has messages: first one
+// whose lock ran out (its holder died or hung, so its messages are tidied as
+// taken over), else the free session whose oldest message has waited
+// longest. When there is none it returns the time the earliest live lock
+// runs out.
 func (b *batch) lockNextSession(token string) (id string, retryAt int64, err error) {
-	ids, err := b.strings("freeSessions", b.now, candidates)
-	if err != nil {
-		return "", 0, err
-	}
 	until := b.now + int64(b.q.cfg.LockDuration)
-	for _, id := range ids {
-		n, err := b.exec("lockSession", id, token, until, b.now)
+	for _, pick := range []struct {
+		query    string
+		args     []any
+		takeOver bool
+	}{
+		{"expiredSessions", []any{b.now, candidates}, true},
+		{"freeSessions", []any{candidates}, false},
+	} {
+		ids, err := b.strings(pick.query, pick.args...)
 		if err != nil {
 			return "", 0, err
 		}
-		if n == 0 {
-			continue
+		for _, id := range ids {
+			n, err := b.exec("lockSession", id, token, until, b.now)
+			if err != nil {
+				return "", 0, err
+			}
+			if n == 0 {
+				continue
+			}
+			var has bool
+			if pick.takeOver {
+				_, has, err = b.tidySession(id, false)
+			} else {
+				// Released or new: no message can be marked delivered
+				// (a release gives them all back), so only ask whether
+				// any is left.
+				_, has, err = b.scalar("oldestSeq", id)
+			}
+			if err != nil {
+				return "", 0, err
+			}
+			if has {
+				return id, 0, nil
+			}
+			if _, err := b.exec("dropSession", id); err != nil {
+				return "", 0, err
+			}
 		}
-		_, has, err := b.tidySession(id, false)
-		if err != nil {
-			return "", 0, err
+		if len(ids) == candidates {
+			return "", b.now, nil // all empty so far; there may be more: look again now
 		}
-		if has {
-			return id, 0, nil
-		}
-		if _, err := b.exec("dropSession", id); err != nil {
-			return "", 0, err
-		}
-	}
-	if len(ids) == candidates {
-		return "", b.now, nil // all empty so far; there may be more: look again now
 	}
 	next, _, err := b.scalar("nextUnlock", b.now)
 	return "", next, err

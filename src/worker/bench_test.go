@@ -1,0 +1,128 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
+	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/shipment"
+	"github.com/dropoff-dev/dropoff/src/store/sqlite"
+	"github.com/dropoff-dev/dropoff/src/worker"
+)
+
+// The worker's throughput against how commands spread over shipments, on the
+// embedded queue and write store (fsync on): a backlog of commands is put on
+// the queue, then one worker applies it. With few shipments a session carries
+// many commands; with many, nearly every command is a session of its own, so
+// the per-session work (accept, release) counts per command.
+//
+//	go test -run '^$' -bench BenchmarkWorkerSpread -benchtime 1x ./src/worker/
+func BenchmarkWorkerSpread(b *testing.B) {
+	const commands = 20000
+	for _, shipments := range []int{200, 2000, 100000} {
+		b.Run(fmt.Sprintf("shipments=%d", shipments), func(b *testing.B) {
+			for range b.N {
+				runBacklog(b, commands, shipments)
+			}
+		})
+	}
+}
+
+func runBacklog(b *testing.B, commands, shipments int) {
+	b.StopTimer()
+	dir := b.TempDir()
+	q, err := sqlitebus.Open(filepath.Join(dir, "bus.db"), sqlitebus.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	ws, err := sqlite.OpenWriteStore(context.Background(), filepath.Join(dir, "write.db"), sqlite.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	fill(b, q, commands, shipments)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pace := q.Pacing()
+	w, err := worker.New(q, ws, worker.Config{
+		AcceptTimeout: pace.AcceptTimeout, IdleTimeout: pace.IdleTimeout, MaxSessionHold: pace.MaxSessionHold,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	qc, sc, cpu := q.Commits(), ws.Commits(), cpuTime()
+	start := time.Now()
+	b.StartTimer()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		head, err := ws.Head(ctx) // one feed entry per applied command
+		if err != nil {
+			b.Fatal(err)
+		}
+		if head >= int64(commands) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("applied %d of %d commands in 5 minutes", head, commands)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the outcome, not waiting in its place
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	n := float64(commands)
+	b.ReportMetric(n/elapsed.Seconds(), "commands/s")
+	b.ReportMetric(float64(q.Commits()-qc)/n, "queue-commits/command")
+	b.ReportMetric(float64(ws.Commits()-sc)/n, "store-commits/command")
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/n, "cpu-µs/command")
+}
+
+// fill puts commands PUTs on q, spread round-robin over shipments.
+func fill(b *testing.B, q *sqlitebus.Queue, commands, shipments int) {
+	b.Helper()
+	f := shipment.Fields{Recipient: "Ada", Destination: "1 Main St", WeightGrams: 500, Service: shipment.Standard}
+	batch := make([]bus.Message, 0, 500)
+	flush := func() {
+		if err := q.Send(context.Background(), batch...); err != nil {
+			b.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	for i := range commands {
+		id, err := operation.NewID()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := command.Command{OperationID: id, ShipmentID: fmt.Sprintf("ship-%d", i%shipments),
+			Kind: command.KindUpsert, Fields: &f, AcceptedAt: time.Now().UTC()}
+		m, err := c.Message()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if batch = append(batch, m); len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
