@@ -41,6 +41,10 @@ type Config struct {
 	// DeadLetterOnExpiration: expired messages go to the dead-letter queue
 	// (true, the default when nil) or are dropped (false).
 	DeadLetterOnExpiration *bool
+	// Prefetch is how many of a session's messages AcceptNextSession
+	// delivers with the lock, in the same transaction; the first Receive
+	// hands them over. Default 32 (the worker's batch); -1 delivers none.
+	Prefetch int
 	// PollInterval is how often the Queue looks for changes made by other
 	// processes on the same file. Default 50ms.
 	PollInterval time.Duration
@@ -76,6 +80,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxDeliveryCount < 0 {
 		return c, fmt.Errorf("sqlitebus: MaxDeliveryCount %d is negative", c.MaxDeliveryCount)
 	}
+	switch {
+	case c.Prefetch == 0:
+		c.Prefetch = 32
+	case c.Prefetch < -1:
+		return c, fmt.Errorf("sqlitebus: Prefetch %d: want -1 (none), 0 (the default) or more", c.Prefetch)
+	}
 	if c.MaxDeliveryCount == 0 {
 		c.MaxDeliveryCount = 10
 	}
@@ -109,6 +119,9 @@ type Queue struct {
 	closed  bool
 	wg      sync.WaitGroup // the writer and the sessions' renewal goroutines
 	commits atomic.Int64
+	// submitted counts operations handed to the writer by submit (session
+	// releases) and not finished yet; Close waits for them.
+	submitted sync.WaitGroup
 }
 
 // Open opens (creating if needed) the queue stored in the SQLite file at
@@ -187,11 +200,13 @@ func (q *Queue) Settings() bus.Settings {
 
 // Pacing is how a worker should pace its sessions on the embedded queue,
 // where an accept or a receive is a read of a local file: release a session
-// idle for 20ms (a slot costs nothing to take again), hand a busy one back
-// after 1s, and wait for a session up to 5s at a time. These are the values
-// measured best under load (docs/performance.md).
+// idle for 2ms (waiting on a drained session costs no transaction, only the
+// slot, and taking a session again costs one), hand a busy one back after
+// 1s, and wait for a session up to 5s at a time. With commands spread over
+// many shipments nearly every command is a session of its own, and the idle
+// hold is what a slot spends on each (docs/performance.md).
 func (q *Queue) Pacing() bus.Pacing {
-	return bus.Pacing{AcceptTimeout: 5 * time.Second, IdleTimeout: 20 * time.Millisecond, MaxSessionHold: time.Second}
+	return bus.Pacing{AcceptTimeout: 5 * time.Second, IdleTimeout: 2 * time.Millisecond, MaxSessionHold: time.Second}
 }
 
 // PingSend and PingReceive are the readiness checks of the roles that send
@@ -218,10 +233,10 @@ func (q *Queue) ping(ctx context.Context) error {
 // is one fsync; dividing by the operations done shows the group commit at work.
 func (q *Queue) Commits() int64 { return q.commits.Load() }
 
-// Close stops the writer and every session's lock renewal, waits for them and
-// closes the file. Sessions still open are not released: like a crashed
-// process's, their locks run out after LockDuration. Later calls return
-// bus.ErrClosed.
+// Close lets the releases of sessions already closed finish, stops the
+// writer and every session's lock renewal, waits for them and closes the
+// file. Sessions still open are not released: like a crashed process's,
+// their locks run out after LockDuration. Later calls return bus.ErrClosed.
 func (q *Queue) Close() error {
 	q.mu.Lock()
 	if q.closed {
@@ -230,10 +245,26 @@ func (q *Queue) Close() error {
 	}
 	q.closed = true
 	q.mu.Unlock()
+	q.waitSubmitted()
 	close(q.stop)
 	q.wg.Wait()
 	q.st.close()
 	return errors.Join(q.wconn.Close(), q.db.Close())
+}
+
+// waitSubmitted waits, a bounded time, for the releases handed to the
+// writer to be done: a session closed before the Queue is released, not left
+// to run out.
+func (q *Queue) waitSubmitted() {
+	done := make(chan struct{})
+	go func() {
+		q.submitted.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second): // a writer stuck on the disk; the locks run out by themselves
+	}
 }
 
 func (q *Queue) isClosed() bool {

@@ -16,7 +16,7 @@ import (
 
 // candidates is how many free sessions one accept attempt looks at. Most
 // attempts lock the first; the rest are for sessions that turn out empty.
-const candidates = 16
+const candidates = 4
 
 // AcceptNextSession locks the free session whose oldest message has waited
 // longest, and returns it. A session is free when it has messages and no
@@ -28,8 +28,10 @@ func (q *Queue) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 		token := uuid.NewString()
 		var id string
 		var retryAt int64
+		var first []*bus.ReceivedMessage
+		var drained <-chan struct{}
 		err := q.do(ctx, func(b *batch) (err error) {
-			id, retryAt, err = b.lockNextSession(token)
+			id, first, drained, retryAt, err = b.lockNextSession(token)
 			return err
 		})
 		switch {
@@ -38,8 +40,9 @@ func (q *Queue) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 		case err != nil:
 			return nil, fmt.Errorf("sqlitebus: accept session: %w", err)
 		case id != "" && ctx.Err() != nil:
-			// Locked just as the caller gave up: hand it back at once.
-			s := &session{q: q, id: id, token: token}
+			// Locked just as the caller gave up: hand it back at once, with
+			// the messages it delivered.
+			s := &session{q: q, id: id, token: token, outstanding: len(first)}
 			_ = s.release(context.WithoutCancel(ctx)) // if this fails, the lock simply expires
 			return nil, acceptErr(ctx)
 		case id != "":
@@ -47,6 +50,7 @@ func (q *Queue) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 			if err != nil {
 				return nil, err // not s: a nil *session is not a nil Session
 			}
+			s.prefetched, s.outstanding, s.drained = first, len(first), drained
 			return s, nil
 		}
 		if err := q.waitForSession(ctx, wake, retryAt); err != nil {
@@ -87,9 +91,12 @@ func (q *Queue) waitForSession(ctx context.Context, wake <-chan struct{}, retryA
 // lockNextSession locks a free session that still has messages: first one
 // whose lock ran out (its holder died or hung, so its messages are tidied as
 // taken over), else the free session whose oldest message has waited
-// longest. When there is none it returns the time the earliest live lock
-// runs out.
-func (b *batch) lockNextSession(token string) (id string, retryAt int64, err error) {
+// longest. It delivers the session's first messages (up to Prefetch) in the
+// same transaction, which saves the first Receive a transaction of its own,
+// and returns them with, when they were all there was, the channel that a
+// later send to the session will close. When there is no session it returns
+// the time the earliest live lock runs out.
+func (b *batch) lockNextSession(token string) (id string, first []*bus.ReceivedMessage, drained <-chan struct{}, retryAt int64, err error) {
 	until := b.now + int64(b.q.cfg.LockDuration)
 	for _, pick := range []struct {
 		query    string
@@ -101,41 +108,53 @@ func (b *batch) lockNextSession(token string) (id string, retryAt int64, err err
 	} {
 		ids, err := b.strings(pick.query, pick.args...)
 		if err != nil {
-			return "", 0, err
+			return "", nil, nil, 0, err
 		}
 		for _, id := range ids {
 			n, err := b.exec("lockSession", id, token, until, b.now)
 			if err != nil {
-				return "", 0, err
+				return "", nil, nil, 0, err
 			}
 			if n == 0 {
 				continue
 			}
-			var has bool
 			if pick.takeOver {
-				_, has, err = b.tidySession(id, false)
-			} else {
-				// Released or new: no message can be marked delivered
-				// (a release gives them all back), so only ask whether
-				// any is left.
-				_, has, err = b.scalar("oldestSeq", id)
+				if _, _, err := b.tidySession(id, false); err != nil {
+					return "", nil, nil, 0, err
+				}
 			}
-			if err != nil {
-				return "", 0, err
+			// Released or new, no message is marked delivered (a release
+			// gives them all back); taken over, tidySession just made them
+			// deliverable again.
+			if b.q.cfg.Prefetch > 0 {
+				wake := b.q.notify.sessionChan(id) // inside the transaction: no later send is missed
+				first, more, err := b.deliver(id, token, b.q.cfg.Prefetch)
+				if err != nil {
+					return "", nil, nil, 0, err
+				}
+				if len(first) > 0 {
+					if !more {
+						drained = wake
+					}
+					return id, first, drained, 0, nil
+				}
 			}
-			if has {
-				return id, 0, nil
+			if _, has, err := b.scalar("oldestSeq", id); err != nil || has {
+				// With prefetch, nothing deliverable yet messages left means
+				// they are all expired or dead-lettered meanwhile; never
+				// drop a session that has any.
+				return id, nil, nil, 0, err
 			}
 			if _, err := b.exec("dropSession", id); err != nil {
-				return "", 0, err
+				return "", nil, nil, 0, err
 			}
 		}
 		if len(ids) == candidates {
-			return "", b.now, nil // all empty so far; there may be more: look again now
+			return "", nil, nil, b.now, nil // all empty so far; there may be more: look again now
 		}
 	}
 	next, _, err := b.scalar("nextUnlock", b.now)
-	return "", next, err
+	return "", nil, nil, next, err
 }
 
 // tidySession deals with the messages of session id still marked delivered,
@@ -216,6 +235,22 @@ type session struct {
 	lost      chan struct{} // closed once the lock is known lost
 	loseOnce  sync.Once
 	closed    atomic.Bool
+
+	// What this holder knows of its messages, so it can skip transactions
+	// whose answer it knows. Guarded by mu.
+	mu sync.Mutex
+	// prefetched: delivered by the accept, not yet handed to Receive.
+	prefetched []*bus.ReceivedMessage
+	// outstanding counts messages delivered under this lock and not settled;
+	// unsure is set when a settlement's outcome is unknown. A release with
+	// none outstanding, surely, has no delivered message to give back.
+	outstanding int
+	unsure      bool
+	// drained, when set, is the session's wake channel taken before the last
+	// look that found every waiting message delivered: until it is closed
+	// (a commit added messages to the session) there is nothing to receive,
+	// and Receive waits without looking.
+	drained <-chan struct{}
 }
 
 // startSession wraps a freshly locked session and starts renewing its lock.
@@ -322,19 +357,55 @@ func (s *session) Close(ctx context.Context) error {
 		return nil // nothing of ours to release
 	default:
 	}
-	if err := s.release(ctx); err != nil {
-		return fmt.Errorf("sqlitebus: close session %s: %w", s.id, err)
-	}
+	// The release is queued, not waited for: whatever the caller does next
+	// (accepting the next session, say) comes after it, and its commit is
+	// shared with that work. Should it fail, the lock runs out by itself.
+	s.releaseLater()
 	return nil
 }
 
-// release gives the lock up, if it is still ours.
+// release gives the lock up, if it is still ours, and waits for it.
 func (s *session) release(ctx context.Context) error {
-	err := s.q.do(ctx, func(b *batch) error {
+	return lockGone(s.q.do(ctx, s.releaseOp()))
+}
+
+// releaseLater hands the release to the writer and returns: it is queued
+// before anything the caller does next, and Queue.Close lets it finish.
+func (s *session) releaseLater() {
+	s.q.submit(s.releaseOp(), func(err error) {
+		if err = lockGone(err); err != nil {
+			s.q.cfg.Logger.Warn("sqlitebus: release session; its lock will run out instead", "session", s.id, "err", err)
+		}
+	})
+}
+
+// lockGone: a lock that ran out or was taken over leaves nothing to release.
+func lockGone(err error) error {
+	if errors.Is(err, bus.ErrLockLost) {
+		return nil
+	}
+	return err
+}
+
+// releaseOp is the release: the messages delivered and not settled go back
+// (their delivery count as before), and the session is unlocked, or dropped
+// when it has no message left.
+func (s *session) releaseOp() func(b *batch) error {
+	s.mu.Lock()
+	clean := s.outstanding == 0 && !s.unsure
+	s.mu.Unlock()
+	return func(b *batch) error {
 		if err := s.checkLock(b); err != nil {
 			return err
 		}
-		oldest, has, err := b.tidySession(s.id, true)
+		var oldest int64
+		var has bool
+		var err error
+		if clean {
+			oldest, has, err = b.scalar("oldestSeq", s.id)
+		} else {
+			oldest, has, err = b.tidySession(s.id, true)
+		}
 		if err != nil {
 			return err
 		}
@@ -345,9 +416,5 @@ func (s *session) release(ctx context.Context) error {
 		}
 		b.fx.wakeAccept = true
 		return err
-	})
-	if errors.Is(err, bus.ErrLockLost) {
-		return nil // it ran out or was taken over: nothing left to release
 	}
-	return err
 }

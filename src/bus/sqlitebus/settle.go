@@ -18,6 +18,10 @@ var errNotHeld = errors.New("message is not held by this session (already settle
 // delivery, oldest first, raising each one's delivery count (durably: a crash
 // after Receive still counts as a delivery). With none waiting, it waits for
 // one until ctx is done, and then returns ctx.Err().
+//
+// The first messages were delivered by the accept already and are handed
+// over without a transaction. After a look that found every waiting message
+// delivered, it waits for a commit that adds one before it looks again.
 func (s *session) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage, error) {
 	if max < 1 {
 		max = 1
@@ -26,17 +30,39 @@ func (s *session) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage,
 		if err := s.usable(); err != nil {
 			return nil, err
 		}
-		wake := s.q.notify.sessionChan(s.id) // before looking, so no commit is missed
-		var got []*bus.ReceivedMessage
-		err := s.q.do(ctx, func(b *batch) (err error) {
-			got, err = s.receive(b, max)
-			return err
-		})
-		if err != nil {
-			return nil, s.fail(ctx, "receive", err)
-		}
-		if len(got) > 0 {
+		s.mu.Lock()
+		if n := len(s.prefetched); n > 0 {
+			got := s.prefetched[:min(n, max)]
+			s.prefetched = s.prefetched[len(got):]
+			s.mu.Unlock()
 			return got, nil
+		}
+		wake := s.drained
+		s.mu.Unlock()
+		if wake == nil || closed(wake) {
+			wake = s.q.notify.sessionChan(s.id) // before looking, so no commit is missed
+			var got []*bus.ReceivedMessage
+			var more bool
+			err := s.q.do(ctx, func(b *batch) (err error) {
+				if err := s.checkLock(b); err != nil {
+					return err
+				}
+				got, more, err = b.deliver(s.id, s.token, max)
+				return err
+			})
+			if err != nil {
+				return nil, s.fail(ctx, "receive", err)
+			}
+			s.mu.Lock()
+			s.outstanding += len(got)
+			s.drained = nil
+			if !more {
+				s.drained = wake
+			}
+			s.mu.Unlock()
+			if len(got) > 0 {
+				return got, nil
+			}
 		}
 		select {
 		case <-wake:
@@ -52,18 +78,25 @@ func (s *session) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage,
 	}
 }
 
-// receive delivers up to max waiting messages. Those found expired or
-// already at the maximum delivery count are moved on instead, and the next
-// ones looked at, so that a receiver never sees them.
-func (s *session) receive(b *batch, max int) ([]*bus.ReceivedMessage, error) {
-	if err := s.checkLock(b); err != nil {
-		return nil, err
+// closed reports whether ch is closed.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
-	var out []*bus.ReceivedMessage
+}
+
+// deliver delivers up to max waiting messages of session id under token.
+// Those found expired or already at the maximum delivery count are moved on
+// instead, and the next ones looked at, so that a receiver never sees them.
+// more reports whether messages may be left waiting.
+func (b *batch) deliver(id, token string, max int) (out []*bus.ReceivedMessage, more bool, err error) {
 	for {
-		waiting, err := b.messages("available", s.id, max)
+		waiting, err := b.messages("available", id, max)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for _, m := range waiting {
 			switch {
@@ -73,16 +106,19 @@ func (s *session) receive(b *batch, max int) ([]*bus.ReceivedMessage, error) {
 				err = b.deadLetter(m.SequenceNumber, bus.ReasonMaxDeliveryCountExceeded,
 					fmt.Sprintf("delivered %d times; the maximum is %d", m.DeliveryCount, b.q.cfg.MaxDeliveryCount))
 			default:
-				_, err = b.exec("deliver", m.SequenceNumber, s.token)
+				_, err = b.exec("deliver", m.SequenceNumber, token)
 				m.DeliveryCount++
 				out = append(out, m)
 			}
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
-		if len(out) > 0 || len(waiting) < max {
-			return out, nil
+		if len(waiting) < max {
+			return out, false, nil
+		}
+		if len(out) > 0 {
+			return out, true, nil
 		}
 	}
 }
@@ -100,19 +136,40 @@ func (s *session) Complete(ctx context.Context, m *bus.ReceivedMessage) error {
 
 // Abandon makes m deliverable again, first in its session; at the maximum
 // delivery count it dead-letters it instead.
+//
+// Messages the accept delivered and Receive has not handed over yet come
+// after m, so they go back too, as if never delivered: m must be the next
+// one received.
 func (s *session) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
-	return s.settle(ctx, "abandon", m, func(b *batch) error {
+	s.mu.Lock()
+	back := s.prefetched
+	s.mu.Unlock()
+	err := s.settle(ctx, "abandon", m, func(b *batch) error {
 		count, err := b.held(m.SequenceNumber, s.token)
 		if err != nil {
 			return err
 		}
 		if limit := int64(b.q.cfg.MaxDeliveryCount); count >= limit {
-			return b.deadLetter(m.SequenceNumber, bus.ReasonMaxDeliveryCountExceeded,
+			err = b.deadLetter(m.SequenceNumber, bus.ReasonMaxDeliveryCountExceeded,
 				fmt.Sprintf("abandoned after delivery %d; the maximum is %d", count, limit))
+		} else {
+			_, err = b.exec("makeAvailable", m.SequenceNumber)
 		}
-		_, err = b.exec("makeAvailable", m.SequenceNumber)
+		for _, p := range back {
+			if err != nil {
+				break
+			}
+			_, err = b.exec("returnUndelivered", p.SequenceNumber)
+		}
 		return err
 	})
+	if err == nil && len(back) > 0 {
+		s.mu.Lock()
+		s.prefetched = s.prefetched[len(back):]
+		s.outstanding -= len(back)
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // DeadLetter moves m to the dead-letter queue with reason and description.
@@ -150,6 +207,17 @@ func (s *session) settle(ctx context.Context, what string, m *bus.ReceivedMessag
 		}
 		return run(b)
 	})
+	s.mu.Lock()
+	switch {
+	case err != nil:
+		s.unsure = true // it may or may not be settled: the release will look
+	case s.outstanding > 0:
+		s.outstanding--
+	}
+	if what == "abandon" {
+		s.drained = nil // the message waits again, in this session
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("sqlitebus: %s message %d: %w", what, m.SequenceNumber, s.fail(ctx, what, err))
 	}

@@ -26,6 +26,9 @@ type op struct {
 	run  func(b *batch) error
 	err  error
 	done chan struct{} // closed when err is final
+	// then, when set, is called with err once it is final: an operation
+	// handed over by submit, which nobody waits for.
+	then func(error)
 }
 
 // do hands run to the writer and waits until the transaction it ran in has
@@ -58,6 +61,31 @@ func (q *Queue) do(ctx context.Context, run func(b *batch) error) error {
 		default:
 			return bus.ErrClosed
 		}
+	}
+}
+
+// submit hands run to the writer without waiting for it: the operation is
+// queued before submit returns, so it runs before anything this Queue's
+// callers do afterwards, and Close lets it finish. then receives its outcome.
+// false if the Queue is closed (run never runs).
+func (q *Queue) submit(run func(b *batch) error, then func(error)) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.submitted.Add(1)
+	q.mu.Unlock()
+	o := &op{ctx: context.Background(), run: run, done: make(chan struct{}), then: func(err error) {
+		defer q.submitted.Done()
+		then(err)
+	}}
+	select {
+	case q.ops <- o:
+		return true
+	case <-q.stop: // Close is waiting for submitted work; this one never ran
+		q.submitted.Done()
+		return false
 	}
 }
 
@@ -138,6 +166,9 @@ func (q *Queue) runBatch(ops []*op) {
 	}
 	for _, o := range ops {
 		close(o.done)
+		if o.then != nil {
+			o.then(o.err)
+		}
 	}
 }
 
