@@ -12,10 +12,35 @@ import (
 // last accepted operation of every shipment is terminal (its shipment's
 // earlier ones were applied before it, or are lost — which verify finds),
 // and the projection's checkpoint has reached the feed head.
-func (r *runner) drain(ctx context.Context) error {
+func (r *runner) drain(ctx context.Context, appliedTarget int64) (caughtUp time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DrainTimeout)
 	defer cancel()
-	err := r.forEachShipment(ctx, func(ctx context.Context, i int) error {
+	if r.cfg.Applied != nil {
+		// The feed's head shows when every accepted command is applied, and
+		// the projection's checkpoint when it has followed: the system has
+		// caught up then, before the per-shipment confirmation below (a GET
+		// per shipment, the generator's work) starts.
+		// Should the count be off, the feed stops moving short of the
+		// target: after 2s without progress the confirmation decides.
+		last, moved := r.cfg.Applied(), time.Now()
+		err := r.until(ctx, func() bool {
+			n := r.cfg.Applied()
+			if n != last {
+				last, moved = n, time.Now()
+			}
+			return n >= appliedTarget || time.Since(moved) > 2*time.Second
+		})
+		if err != nil {
+			return time.Time{}, fmt.Errorf("drain: the write database's feed is at %d, not %d: %w", last, appliedTarget, err)
+		}
+		if last >= appliedTarget {
+			if err := r.projectionCaughtUp(ctx); err != nil {
+				return time.Time{}, err
+			}
+			caughtUp = time.Now()
+		}
+	}
+	err = r.forEachShipment(ctx, func(ctx context.Context, i int) error {
 		m := r.models[i]
 		if len(m.accepted) == 0 {
 			return nil
@@ -24,21 +49,44 @@ func (r *runner) drain(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("drain: %w", err)
+		return time.Time{}, fmt.Errorf("drain: %w", err)
 	}
+	if err := r.projectionCaughtUp(ctx); err != nil {
+		return time.Time{}, err
+	}
+	if caughtUp.IsZero() {
+		caughtUp = time.Now()
+	}
+	return caughtUp, nil
+}
+
+// projectionCaughtUp waits until the projection's checkpoint has reached the
+// feed head.
+func (r *runner) projectionCaughtUp(ctx context.Context) error {
+	var last stats
+	err := r.until(ctx, func() bool {
+		s, err := r.c.stats(ctx)
+		last = s
+		return err == nil && s.Checkpoint >= s.FeedHead
+	})
+	if err != nil {
+		return fmt.Errorf("drain: projection checkpoint %d behind feed head %d: %w", last.Checkpoint, last.FeedHead, err)
+	}
+	return nil
+}
+
+// until polls cond every PollInterval until it holds or ctx is done.
+func (r *runner) until(ctx context.Context, cond func() bool) error {
 	t := time.NewTicker(r.cfg.PollInterval)
 	defer t.Stop()
-	for {
-		s, err := r.c.stats(ctx)
-		if err == nil && s.Checkpoint >= s.FeedHead {
-			return nil
-		}
+	for !cond() {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("drain: projection checkpoint %d behind feed head %d: %w", s.Checkpoint, s.FeedHead, ctx.Err())
+			return ctx.Err()
 		}
 	}
+	return nil
 }
 
 // forEachShipment runs fn for every shipment, 2×Watchers at a time.

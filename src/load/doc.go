@@ -25,11 +25,14 @@
 // Accept-to-visible latency: 202 to the operation seen terminal through
 // GET /v1/operations/{id}, which the query API answers from the projection.
 // Watching every operation would add a load of its own, so a sample is
-// watched: each of a few watchers holds up to 64 operations at a time and
-// takes a new one only when it has room (an operation accepted while all are
-// full goes unwatched; the report says how many were watched). Each is polled
-// every PollInterval or every twentieth of its age, whichever is longer, so
-// the figure is within about 5% while a backlog of seconds costs few requests.
+// watched, within a budget: an accepted operation is sampled only while the
+// watchers' GETs so far are at most PollBudget (0.1) times the commands sent,
+// so measuring costs the target at most about one request in ten; the report
+// says how many were watched and what they cost. Each of a few watchers holds
+// up to 64 operations at a time and takes a new one only when it has room.
+// Each is polled every PollInterval or every twentieth of its age, whichever
+// is longer, so the figure is within about 5% while a backlog of seconds
+// costs few requests.
 //
 // # What it checks
 //

@@ -33,9 +33,16 @@ type Config struct {
 	// baseline): it answers 200 with the result instead of 202.
 	Sync bool
 	// Watchers poll sampled operations every PollInterval until they are
-	// terminal, and drain the run (default 4 and 2ms).
+	// terminal, and drain the run (default 4 and 2ms). PollBudget caps what
+	// measuring costs the target: an operation is sampled only while the
+	// watchers' GETs so far are at most PollBudget times the commands sent
+	// (default 0.1: one GET per ten commands).
 	Watchers     int
 	PollInterval time.Duration
+	PollBudget   float64
+	// Server says where the target runs, for the report ("its own
+	// process", say); empty: not known.
+	Server string
 	// DrainTimeout bounds the wait for the system to catch up, and for one
 	// watched operation to become visible (default 2m).
 	DrainTimeout time.Duration
@@ -50,8 +57,11 @@ type Config struct {
 	// to the write store so far (its change feed's head), and
 	// CheckProjection compares the projection with the write database,
 	// returning how many shipments differ. Nil: n/a.
-	Commits         func() int64
-	Applied         func() int64
+	Commits func() int64
+	Applied func() int64
+	// ServerCPU, when set, returns the CPU time the target's process has
+	// used so far; the report divides what the run cost by the commands.
+	ServerCPU       func() time.Duration
 	CheckProjection func(ctx context.Context) (int, error)
 	// RunID prefixes the shipment ids, so that runs against one system do
 	// not mix (default: random). Seed seeds the generator (0: random).
@@ -86,6 +96,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 2 * time.Minute
 	}
+	if cfg.PollBudget == 0 {
+		cfg.PollBudget = 0.1
+	}
+	if cfg.PollBudget < 0 {
+		return cfg, errors.New("load: PollBudget must not be negative")
+	}
 	if cfg.Duration < 0 || cfg.Rate < 0 || cfg.Concurrency < 0 || cfg.Shipments < 0 || cfg.Watchers < 0 {
 		return cfg, errors.New("load: Duration, Rate, Concurrency, Shipments and Watchers must not be negative")
 	}
@@ -119,6 +135,7 @@ type runner struct {
 	accept, visible                   recorder
 	errs                              errorCounts
 	sent, accepted, rejected, watched atomic.Int64
+	polls                             atomic.Int64 // the watchers' GETs
 	wrongOutcome                      atomic.Int64
 }
 
@@ -145,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		r.models = append(r.models, &model{id: cfg.RunID + "-" + strconv.Itoa(i)})
 		r.free <- i
 	}
-	rep := Report{Target: cfg.Target, Mix: cfg.Mix.String(), Shipments: cfg.Shipments, Mode: "async"}
+	rep := Report{Target: cfg.Target, Server: cfg.Server, Mix: cfg.Mix.String(), Shipments: cfg.Shipments, Mode: "async"}
 	if cfg.Sync {
 		rep.Mode = "sync"
 	}
@@ -154,6 +171,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.Loop = fmt.Sprintf("open, %g/s, at most %d in flight", cfg.Rate, cfg.Concurrency)
 	}
 	commits0, applied0 := counter(cfg.Commits), counter(cfg.Applied)
+	var cpu0 time.Duration
+	if cfg.ServerCPU != nil {
+		cpu0 = cfg.ServerCPU()
+	}
 
 	start := time.Now()
 	window, applied1, err := r.sendPhase(ctx, start)
@@ -161,16 +182,23 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	rep.fillSend(r, window)
+	if cfg.ServerCPU != nil && rep.Accepted > 0 {
+		// Over the send window only: the drain and the checks after it
+		// (a GET per shipment) are the generator's work, not the system's.
+		rep.ServerCPUPerCommand = ptr(float64((cfg.ServerCPU() - cpu0).Microseconds()) / float64(rep.Accepted))
+	}
 	if applied1 >= 0 && window > 0 {
 		rep.AppliedPerSec = ptr(float64(applied1-applied0) / window.Seconds())
 	}
 	if !cfg.SkipVerify {
-		if err := r.drain(ctx); err != nil {
+		// Every accepted command appends one feed entry, applied or failed.
+		caughtUp, err := r.drain(ctx, applied0+rep.Accepted)
+		if err != nil {
 			return Report{}, err
 		}
 		rep.Drained = true
-		rep.E2EPerSec = float64(rep.Accepted) / time.Since(start).Seconds()
-		rep.DrainSeconds = time.Since(start.Add(window)).Seconds()
+		rep.E2EPerSec = float64(rep.Accepted) / caughtUp.Sub(start).Seconds()
+		rep.DrainSeconds = caughtUp.Sub(start.Add(window)).Seconds()
 		if err := r.verify(ctx, &rep); err != nil {
 			return Report{}, err
 		}
@@ -179,6 +207,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if c := counter(cfg.Commits); c >= 0 && rep.Accepted > 0 {
 		rep.CommitsPerCommand = ptr(float64(c-commits0) / float64(rep.Accepted))
 	}
+
 	return rep, nil
 }
 

@@ -13,6 +13,7 @@ import (
 type Report struct {
 	Mode      string  `json:"mode"` // async (202) or sync (200 with the result)
 	Target    string  `json:"target"`
+	Server    string  `json:"server,omitempty"` // where the target ran: its own process, or the generator's
 	Loop      string  `json:"loop"`
 	Mix       string  `json:"mix"`
 	Shipments int     `json:"shipments"`
@@ -38,16 +39,29 @@ type Report struct {
 	// AppliedPerSec is commands applied to the write store per second while
 	// commands were sent (in-process only).
 	AppliedPerSec *float64 `json:"applied_per_sec"`
+	// Spread is how the accepted commands fell on shipments: how many
+	// shipments got any, and the most and the mean per shipment that did.
+	SpreadShipments int     `json:"spread_shipments"`
+	SpreadMax       int     `json:"spread_max"`
+	SpreadMean      float64 `json:"spread_mean"`
 	// Watched operations were polled until terminal (a sample; see the package doc).
-	Watched    int64   `json:"watched"`
-	VisibleP50 float64 `json:"visible_p50_ms"`
-	VisibleP90 float64 `json:"visible_p90_ms"`
-	VisibleP99 float64 `json:"visible_p99_ms"`
-	VisibleMax float64 `json:"visible_max_ms"`
+	// Polls is how many GETs that took, and PollsPerCommand its share of
+	// the commands sent: what measuring cost the target.
+	Watched         int64   `json:"watched"`
+	Polls           int64   `json:"polls"`
+	PollsPerCommand float64 `json:"polls_per_command"`
+	VisibleP50      float64 `json:"visible_p50_ms"`
+	VisibleP90      float64 `json:"visible_p90_ms"`
+	VisibleP99      float64 `json:"visible_p99_ms"`
+	VisibleMax      float64 `json:"visible_max_ms"`
 
 	// CommitsPerCommand is SQLite commits of all stores per accepted command
 	// (in-process only; null otherwise).
 	CommitsPerCommand *float64 `json:"commits_per_command"`
+	// ServerCPUPerCommand is the CPU the target's process spent while
+	// commands were sent, per command accepted then (µs; null when unknown).
+	// In-process it includes the generator's.
+	ServerCPUPerCommand *float64 `json:"server_cpu_us_per_command"`
 
 	Verified             bool  `json:"verified"`
 	Lost                 int   `json:"lost"`
@@ -68,6 +82,15 @@ func (rep Report) OK() bool {
 }
 
 func (rep *Report) fillSend(r *runner, window time.Duration) {
+	for _, m := range r.models {
+		if n := len(m.accepted); n > 0 {
+			rep.SpreadShipments++
+			rep.SpreadMax = max(rep.SpreadMax, n)
+		}
+	}
+	if rep.SpreadShipments > 0 {
+		rep.SpreadMean = float64(r.accepted.Load()) / float64(rep.SpreadShipments)
+	}
 	rep.Seconds = window.Seconds()
 	rep.Sent, rep.Accepted, rep.Rejected = r.sent.Load(), r.accepted.Load(), r.rejected.Load()
 	rep.AcceptedPerSec = float64(rep.Accepted) / window.Seconds()
@@ -77,7 +100,10 @@ func (rep *Report) fillSend(r *runner, window time.Duration) {
 
 func (rep *Report) fillVisible(r *runner) {
 	v := r.visible.summary()
-	rep.Watched = r.watched.Load()
+	rep.Watched, rep.Polls = r.watched.Load(), r.polls.Load()
+	if rep.Sent > 0 {
+		rep.PollsPerCommand = float64(rep.Polls) / float64(rep.Sent)
+	}
 	rep.VisibleP50, rep.VisibleP90, rep.VisibleP99, rep.VisibleMax = msf(v.P50), msf(v.P90), msf(v.P99), msf(v.Max)
 	rep.WrongOutcome = r.wrongOutcome.Load()
 	rep.ErrorsByKind, rep.Errors = r.errs.snapshot()
@@ -100,7 +126,11 @@ func (rep Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "  %-22s "+format+"\n", append([]any{k}, args...)...)
 	}
 	fmt.Fprintf(w, "dropoff load: %s mode, %s, %d shipments, mix %s\n", rep.Mode, rep.Loop, rep.Shipments, rep.Mix)
+	if rep.Server != "" {
+		line("server", "%s", rep.Server)
+	}
 	line("sent", "%d in %.1fs", rep.Sent, rep.Seconds)
+	line("spread", "%d shipments got commands: %.1f each on average, %d at most", rep.SpreadShipments, rep.SpreadMean, rep.SpreadMax)
 	line("accepted", "%d (%.0f/s)", rep.Accepted, rep.AcceptedPerSec)
 	line("rejected (4xx, wanted)", "%d", rep.Rejected)
 	line("errors", "%d%s", rep.Errors, errorKinds(rep.ErrorsByKind))
@@ -108,12 +138,14 @@ func (rep Report) WriteTable(w io.Writer) {
 	if rep.Mode == "async" {
 		line("visible latency", "p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms  (%d watched)",
 			rep.VisibleP50, rep.VisibleP90, rep.VisibleP99, rep.VisibleMax, rep.Watched)
+		line("measuring cost", "%d GETs, %.3f per command sent", rep.Polls, rep.PollsPerCommand)
 	}
 	line("applied while sending", "%s", orNA(rep.AppliedPerSec, "%.0f/s"))
 	if rep.Drained {
 		line("end to end", "%.0f/s (drained %.1fs after sending stopped)", rep.E2EPerSec, rep.DrainSeconds)
 	}
 	line("commits per command", "%s", orNA(rep.CommitsPerCommand, "%.2f"))
+	line("server CPU per command", "%s", orNA(rep.ServerCPUPerCommand, "%.0f µs"))
 	if !rep.Verified {
 		line("verification", "skipped")
 		return

@@ -63,6 +63,9 @@ func (r *runner) one(ctx context.Context, i int, rng *rand.Rand, scheduled time.
 		r.checkOutcome(op, req.applies)
 		return
 	}
+	if float64(r.polls.Load()) > r.cfg.PollBudget*float64(r.sent.Load()) {
+		return // measuring has cost its share of the target's work: unsampled
+	}
 	select { // watch it if a watcher is free; else it goes unsampled
 	case r.watch <- watchJob{id: op.ID, applies: req.applies, at: answered}:
 		r.watched.Add(1)
@@ -132,6 +135,7 @@ func (r *runner) sweep(ctx context.Context, pending []watchJob) ([]watchJob, tim
 			continue
 		}
 		op, err := r.c.operation(ctx, job.id)
+		r.polls.Add(1)
 		age := time.Since(job.at)
 		switch {
 		case err == nil && op.terminal():

@@ -102,10 +102,14 @@ func (b *batch) enqueue(o outgoing) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.exec("addSession", o.session, seq); err != nil {
+	added, err := b.exec("addSession", o.session, seq)
+	if err != nil {
 		return err
 	}
-	b.fx.wakeAccept = true
+	// A new session is work for one acceptor. A session that had a row
+	// already is either free (an acceptor is on its way) or held (its
+	// holder is woken below, and its release wakes an acceptor if needed).
+	b.fx.wakeAccept += int(added)
 	b.fx.wakeSessions = append(b.fx.wakeSessions, o.session)
 	return nil
 }

@@ -24,39 +24,50 @@ const candidates = 4
 // deadline passes first, ctx.Err() when ctx is cancelled.
 func (q *Queue) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 	for {
-		wake := q.notify.acceptChan() // before looking, so no commit is missed
-		token := uuid.NewString()
-		var id string
-		var retryAt int64
-		var first []*bus.ReceivedMessage
-		var drained <-chan struct{}
-		err := q.do(ctx, func(b *batch) (err error) {
-			id, first, drained, retryAt, err = b.lockNextSession(token)
-			return err
-		})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, acceptErr(ctx)
-		case err != nil:
-			return nil, fmt.Errorf("sqlitebus: accept session: %w", err)
-		case id != "" && ctx.Err() != nil:
-			// Locked just as the caller gave up: hand it back at once, with
-			// the messages it delivered.
-			s := &session{q: q, id: id, token: token, outstanding: len(first)}
-			_ = s.release(context.WithoutCancel(ctx)) // if this fails, the lock simply expires
-			return nil, acceptErr(ctx)
-		case id != "":
-			s, err := q.startSession(id, token)
-			if err != nil {
-				return nil, err // not s: a nil *session is not a nil Session
-			}
-			s.prefetched, s.outstanding, s.drained = first, len(first), drained
-			return s, nil
+		w := q.notify.waitAccept() // before looking, so no commit is missed
+		s, retryAt, err := q.tryAccept(ctx)
+		if s != nil || err != nil {
+			q.notify.doneAccept(w)
+			return s, err
 		}
-		if err := q.waitForSession(ctx, wake, retryAt); err != nil {
+		if err := q.waitForSession(ctx, w, retryAt); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// tryAccept looks once: a session it locked, or none and when to look again
+// at the latest (the earliest lock expiry; 0 for none).
+func (q *Queue) tryAccept(ctx context.Context) (bus.Session, int64, error) {
+	token := uuid.NewString()
+	var id string
+	var retryAt int64
+	var first []*bus.ReceivedMessage
+	var drained <-chan struct{}
+	err := q.do(ctx, func(b *batch) (err error) {
+		id, first, drained, retryAt, err = b.lockNextSession(token)
+		return err
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, 0, acceptErr(ctx)
+	case err != nil:
+		return nil, 0, fmt.Errorf("sqlitebus: accept session: %w", err)
+	case id != "" && ctx.Err() != nil:
+		// Locked just as the caller gave up: hand it back at once, with
+		// the messages it delivered.
+		s := &session{q: q, id: id, token: token, outstanding: len(first)}
+		_ = s.release(context.WithoutCancel(ctx)) // if this fails, the lock simply expires
+		return nil, 0, acceptErr(ctx)
+	case id != "":
+		s, err := q.startSession(id, token)
+		if err != nil {
+			return nil, 0, err // not s: a nil *session is not a nil Session
+		}
+		s.prefetched, s.outstanding, s.drained = first, len(first), drained
+		return s, 0, nil
+	}
+	return nil, retryAt, nil
 }
 
 // acceptErr is what AcceptNextSession returns when ctx ends: "no work" for a
@@ -70,7 +81,9 @@ func acceptErr(ctx context.Context) error {
 
 // waitForSession waits for a commit that may free a session, or for the
 // moment the earliest lock runs out (retryAt, 0 for none), or for ctx.
-func (q *Queue) waitForSession(ctx context.Context, wake <-chan struct{}, retryAt int64) error {
+// Leaving other than by its wake, it unregisters w, passing on a wake that
+// came meanwhile.
+func (q *Queue) waitForSession(ctx context.Context, w *acceptWaiter, retryAt int64) error {
 	var expiry <-chan time.Time
 	if retryAt != 0 {
 		t := time.NewTimer(time.Duration(retryAt - q.now()))
@@ -78,14 +91,18 @@ func (q *Queue) waitForSession(ctx context.Context, wake <-chan struct{}, retryA
 		expiry = t.C
 	}
 	select {
-	case <-wake:
+	case <-w.ch:
+		return nil // woken: w is off the list, and the caller looks next
 	case <-expiry:
+		q.notify.doneAccept(w)
+		return nil
 	case <-ctx.Done():
+		q.notify.doneAccept(w)
 		return acceptErr(ctx)
 	case <-q.stop:
+		q.notify.doneAccept(w)
 		return bus.ErrClosed
 	}
-	return nil
 }
 
 // lockNextSession locks a free session that still has messages: first one
@@ -411,10 +428,10 @@ func (s *session) releaseOp() func(b *batch) error {
 		}
 		if has {
 			_, err = b.exec("unlock", s.id, oldest)
+			b.fx.wakeAccept++ // free again, with messages: work for one acceptor
 		} else {
 			_, err = b.exec("dropSession", s.id)
 		}
-		b.fx.wakeAccept = true
 		return err
 	}
 }

@@ -259,7 +259,7 @@ type batch struct {
 // A failed operation's effects are undone with its savepoint.
 type effects struct {
 	wrote        bool     // some row changed: the commit counts in Commits
-	wakeAccept   bool     // a session may have become free
+	wakeAccept   int      // sessions that became free: acceptors to wake
 	wakeSessions []string // sessions that got new messages
 	sent         int
 	deadLettered []string // reasons

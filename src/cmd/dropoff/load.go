@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/load"
@@ -20,7 +21,7 @@ import (
 type loadFlags struct {
 	target, mix, jsonFile, mode string
 	cpuProfile                  string
-	compare                     bool
+	compare, inProcess          bool
 	cfg                         load.Config
 	delay                       time.Duration
 }
@@ -29,7 +30,8 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	var f loadFlags
 	fs := flag.NewFlagSet("dropoff load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.target, "target", "", "base URL of a running Dropoff; empty: start one in-process on embedded stores in a temporary directory")
+	fs.StringVar(&f.target, "target", "", "base URL of a running Dropoff; empty: start one, in a process of its own, on embedded stores in a temporary directory")
+	fs.BoolVar(&f.inProcess, "in-process", false, "start the Dropoff to drive in this process instead of its own (it then shares the generator's CPU, and latencies read high)")
 	fs.DurationVar(&f.cfg.Duration, "duration", 10*time.Second, "how long to send commands")
 	fs.Float64Var(&f.cfg.Rate, "rate", 0, "commands per second on a fixed schedule (open loop); 0: closed loop")
 	fs.IntVar(&f.cfg.Concurrency, "concurrency", 32, "senders (closed loop), or most requests in flight (open loop)")
@@ -41,7 +43,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	fs.StringVar(&f.jsonFile, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&f.mode, "mode", modeAsync, "in-process system: async or sync (the synchronous baseline); with --target: what the target runs")
 	fs.DurationVar(&f.delay, "inject-write-delay", 0, "in-process system: wait this long before every write transaction")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the generator, and the in-process system) to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the generator, and with --in-process the system) to this file")
 	fs.BoolVar(&f.compare, "compare", false, "run async and sync in-process at write delays 0, 5, 20 and 50ms and print them side by side (no verification)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -58,6 +60,9 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	}
 	if f.compare && f.target != "" {
 		return f, errors.New("--compare starts its own systems; it does not take --target")
+	}
+	if f.inProcess && f.target != "" {
+		return f, errors.New("--in-process starts a system; it does not take --target")
 	}
 	f.cfg.Sync = f.mode == modeSync
 	return f, nil
@@ -84,11 +89,15 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		return runCompare(ctx, f, getenv, stdout, stderr)
 	}
 	var rep load.Report
-	if f.target != "" {
+	switch {
+	case f.target != "":
 		f.cfg.Target = f.target
 		rep, err = load.Run(ctx, f.cfg)
-	} else {
+	case f.inProcess:
+		fmt.Fprintln(stderr, "dropoff load: --in-process: the system shares this process's CPU with the generator; latencies read high")
 		rep, err = loadInProcess(ctx, f.cfg, f.mode, f.delay, getenv, stderr)
+	default:
+		rep, err = loadOwnProcess(ctx, f.cfg, f.mode, f.delay, getenv, stderr)
 	}
 	if err != nil {
 		return err
@@ -148,6 +157,7 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	c.Addr, c.DataDir, c.Mode, c.InjectWriteDelay = "127.0.0.1:0", dir, mode, delay
 	c.ServiceBusNamespace, c.ServiceBusConnectionString, c.WriteDB, c.ReadDB = "", "", "", ""
 	c.LogLevel, c.ShutdownTimeout = "warn", 10*time.Second
+	cfg.Server = "this process, with the generator (--in-process)"
 	type listening struct {
 		url string
 		p   *process
@@ -175,6 +185,7 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	}
 	cfg.Target = l.url
 	cfg.Commits = func() int64 { return commitsOf(l.p.q) + commitsOf(l.p.w) + commitsOf(l.p.p) }
+	cfg.ServerCPU = processCPU
 	cfg.Applied = func() int64 {
 		head, err := l.p.w.Head(ctx) // SQLite's feed positions are dense: one per applied command
 		if err != nil {
@@ -278,4 +289,13 @@ func writeJSONFile(path string, v any) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// processCPU is this process's CPU time so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

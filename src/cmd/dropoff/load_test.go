@@ -18,7 +18,7 @@ func TestLoadInProcess(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "load.json")
 			var stdout, stderr bytes.Buffer
-			args := []string{"load", "--mode", mode, "--duration", "2s", "--rate", "150", "--concurrency", "8",
+			args := []string{"load", "--in-process", "--mode", mode, "--duration", "2s", "--rate", "150", "--concurrency", "8",
 				"--shipments", "20", "--drain-timeout", "20s", "--json", out}
 			if err := run(t.Context(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
 				t.Fatalf("dropoff load: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)

@@ -185,7 +185,11 @@ func (o opener) writeDB(ctx context.Context, db database) (writeDB, error) {
 	case err != nil:
 		return nil, err
 	case server == nil:
-		return asWriteDB(sqlite.OpenWriteStore(ctx, target, sqlite.Config{Logger: o.logger}))
+		w, err := sqlite.OpenWriteStore(ctx, target, sqlite.Config{Logger: o.logger})
+		if err == nil {
+			o.countCommits("write", w)
+		}
+		return asWriteDB(w, err)
 	}
 	return openRetrying(ctx, o, db.name, func() (writeDB, error) {
 		return asWriteDB(sqlserver.OpenWriteStore(ctx, target, *server))
@@ -198,11 +202,29 @@ func (o opener) projectionDB(ctx context.Context, db database) (projectionDB, er
 	case err != nil:
 		return nil, err
 	case server == nil:
-		return asProjectionDB(sqlite.OpenProjection(ctx, target, sqlite.Config{Logger: o.logger}))
+		p, err := sqlite.OpenProjection(ctx, target, sqlite.Config{Logger: o.logger})
+		if err == nil {
+			o.countCommits("projection", p)
+		}
+		return asProjectionDB(p, err)
 	}
 	return openRetrying(ctx, o, db.name, func() (projectionDB, error) {
 		return asProjectionDB(sqlserver.OpenProjection(ctx, target, *server))
 	})
+}
+
+// countCommits exports an embedded database's commits as
+// dropoff_sqlite_commits_total{database}: each is an fsync, and commits per
+// command show the group commit at work (dropoff load reads them).
+func (o opener) countCommits(database string, c committer) {
+	if o.reg == nil {
+		return
+	}
+	_ = o.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "dropoff_sqlite_commits_total",
+		Help:        "Write transactions committed to an embedded SQLite database (each one fsync).",
+		ConstLabels: prometheus.Labels{"database": database},
+	}, func() float64 { return float64(c.Commits()) }))
 }
 
 // asWriteDB and asProjectionDB keep a failed open's typed nil pointer out of
