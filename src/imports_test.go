@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"projector":       {"backoff", "store"},
 	"httpapi":         {"bus", "store", "command", "shipment", "operation"},
 	"load":            {"shipment"},
+	"retention":       {},
 }
 
 // domain packages hold plain values any test may build.

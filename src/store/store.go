@@ -99,6 +99,41 @@ type Feed interface {
 	Identity(ctx context.Context) (string, error)
 }
 
+// Retention (docs/retention.md): what exists only to make the pipeline safe
+// is deleted once its window has passed. Each method deletes at most limit
+// rows, in a short transaction of its own, and returns how many it deleted;
+// a caller repeats while a full batch comes back. Shipments and their
+// history are the product's data and are never trimmed.
+
+// FeedTrimmer trims a change feed.
+type FeedTrimmer interface {
+	// TrimFeed deletes entries with Position < below that committed before
+	// before. below is the projection's checkpoint: every entry under it is
+	// applied, and the one at it stays, since the projector checks it is
+	// still there. It may look only at the oldest entries, so an entry it
+	// keeps can hold back younger ones for a pass.
+	TrimFeed(ctx context.Context, below int64, before time.Time, limit int) (int, error)
+}
+
+// OperationTrimmer trims recorded operations (the write database's inbox,
+// or the projection's copies that GET /v1/operations reads).
+type OperationTrimmer interface {
+	// TrimOperations deletes operations last updated before before.
+	TrimOperations(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// KeyTrimmer trims idempotency keys.
+type KeyTrimmer interface {
+	// TrimIdempotencyKeys deletes keys first used before before.
+	TrimIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// Compacter gives a database file's free space back, where the database
+// keeps it otherwise (SQLite does; SQL Server reuses it within its files).
+type Compacter interface {
+	Compact(ctx context.Context) error
+}
+
 // Projection is the projector's side of the read database.
 type Projection interface {
 	// Apply applies changes in order and sets the checkpoint to the last

@@ -157,6 +157,41 @@ func Open(path string, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
+// incrementalVacuum puts the file in incremental auto-vacuum mode, so that
+// compact can give the pages of completed messages back: a queue's file
+// otherwise stays at its largest backlog's size for good. A file with
+// anything in it (its WAL header, or the tables of an older version) takes
+// the mode only through VACUUM, which needs the file to itself; if another
+// process has it open, a later open tries again.
+func (q *Queue) incrementalVacuum(ctx context.Context) error {
+	var mode int
+	if err := q.wconn.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == 2 {
+		return nil
+	}
+	if _, err := q.wconn.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := q.wconn.ExecContext(ctx, "VACUUM"); err != nil {
+		q.cfg.Logger.Warn("sqlitebus: could not switch the file to incremental auto-vacuum; it will not shrink until a later open manages it", "err", err)
+	}
+	return nil
+}
+
+// compact gives free pages back and checkpoints the WAL, so the file
+// shrinks when its backlog does. The writer runs it between batches.
+func (q *Queue) compact() {
+	ctx := context.Background()
+	for _, pragma := range []string{"PRAGMA incremental_vacuum", "PRAGMA wal_checkpoint(PASSIVE)"} {
+		if _, err := q.wconn.ExecContext(ctx, pragma); err != nil {
+			q.cfg.Logger.Warn("sqlitebus: compact", "pragma", pragma, "err", err)
+			return
+		}
+	}
+}
+
 // dsn asks for what durability and sharing need: WAL (readers do not block
 // the writer, several processes share the file), synchronous=FULL (a commit
 // is on disk when it returns), a busy timeout (wait for another process's
@@ -167,6 +202,7 @@ func dsn(path string) string {
 	v.Add("_pragma", "busy_timeout(5000)")
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(FULL)")
+	v.Add("_pragma", "journal_size_limit(67108864)") // the WAL is cut back after a burst
 	v.Set("_txlock", "immediate")
 	return "file:" + path + "?" + v.Encode()
 }
@@ -180,6 +216,9 @@ func (q *Queue) init(ctx context.Context) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	q.wconn = conn
+	if err := q.incrementalVacuum(ctx); err != nil {
+		return err
+	}
 	if err := migrate(ctx, conn); err != nil {
 		return err
 	}

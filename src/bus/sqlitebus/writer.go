@@ -16,8 +16,11 @@ import (
 const maxBatch = 512
 
 // sweepEvery is how often the writer looks for expired messages and old
-// message ids.
-const sweepEvery = time.Second
+// message ids; compactEvery how often it gives free pages back.
+const (
+	sweepEvery   = time.Second
+	compactEvery = time.Minute
+)
 
 // op is one unit of work for the writer: a function run inside the batch's
 // transaction, and its outcome, known once the transaction has committed.
@@ -96,7 +99,7 @@ func (q *Queue) writeLoop() {
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	version := q.dataVersion()
-	lastSweep := time.Now()
+	lastSweep, lastCompact := time.Now(), time.Now()
 	for {
 		select { // a pending Close wins over pending work
 		case <-q.stop:
@@ -116,6 +119,10 @@ func (q *Queue) writeLoop() {
 			if time.Since(lastSweep) >= sweepEvery {
 				q.sweep()
 				lastSweep = time.Now()
+			}
+			if time.Since(lastCompact) >= compactEvery {
+				q.compact()
+				lastCompact = time.Now()
 			}
 		}
 	}

@@ -50,6 +50,13 @@ type config struct {
 	WorkerAcceptTimeout time.Duration
 	WorkerMaxOutage     time.Duration
 
+	// Retention (retention.go): how long recorded operations (and their
+	// idempotency keys) and applied feed entries are kept, and how often
+	// they are trimmed.
+	RetainOperations  time.Duration
+	RetainFeed        time.Duration
+	RetentionInterval time.Duration
+
 	AdminToken string
 
 	// Mode is async (the default: 202, applied by the worker) or sync (the
@@ -176,7 +183,7 @@ var settings = []setting{
 	stringSetting("servicebus-queue", "DROPOFF_SERVICEBUS_QUEUE", roleCommand|roleWorker, "shipment-commands", "Service Bus queue (sessions enabled)", func(c *config) *string { return &c.ServiceBusQueue }),
 	intSetting("max-delivery-count", "DROPOFF_MAX_DELIVERY_COUNT", roleCommand|roleWorker, 0, "deliveries before a message is dead-lettered (default 10; Service Bus: must match the queue's maxDeliveryCount)", func(c *config) *int { return &c.MaxDeliveryCount }),
 	durationSetting("lock-duration", "DROPOFF_LOCK_DURATION", roleCommand|roleWorker, 0, "session lock duration (default: embedded queue 10s; Service Bus 1m, the deployed queue's lockDuration, which this must match)", func(c *config) *time.Duration { return &c.LockDuration }),
-	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", roleCommand|roleWorker|roleQuery, 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered (Service Bus: the queue's defaultMessageTimeToLive)", func(c *config) *time.Duration { return &c.QueueTTL }),
+	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", roleCommand|roleWorker|roleProjector|roleQuery, 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered (Service Bus: the queue's defaultMessageTimeToLive)", func(c *config) *time.Duration { return &c.QueueTTL }),
 	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", roleCommand|roleWorker, 0, "how long the queue remembers message ids to drop duplicates (default 10m; Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
 	stringSetting("write-db", "DROPOFF_WRITE_DB", roleWorker|roleProjector, "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
 	stringSetting("read-db", "DROPOFF_READ_DB", roleProjector|roleQuery, "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
@@ -186,6 +193,9 @@ var settings = []setting{
 	durationSetting("worker-session-hold", "DROPOFF_WORKER_SESSION_HOLD", roleWorker, 0, "how long a worker may keep a busy session before handing it back (default: embedded queue 1s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerSessionHold }),
 	durationSetting("worker-accept-timeout", "DROPOFF_WORKER_ACCEPT_TIMEOUT", roleWorker, 0, "how long one wait for a session may last (default: embedded queue 5s, Service Bus 30s)", func(c *config) *time.Duration { return &c.WorkerAcceptTimeout }),
 	durationSetting("worker-max-outage", "DROPOFF_WORKER_MAX_OUTAGE", roleWorker, 10*time.Minute, "how long a command waits in place, spending no delivery, while the write database is unavailable (down, failing over, locked, full); past it, the command is abandoned like any failure", func(c *config) *time.Duration { return &c.WorkerMaxOutage }),
+	durationSetting("retain-operations", "DROPOFF_RETAIN_OPERATIONS", roleWorker|roleProjector, 7*24*time.Hour, "how long a recorded operation, and the idempotency key it came with, is kept (the worker's inbox; GET /v1/operations); at least queue-ttl + 10m, since a message still on the queue must find its operation", func(c *config) *time.Duration { return &c.RetainOperations }),
+	durationSetting("retain-feed", "DROPOFF_RETAIN_FEED", roleProjector, 7*24*time.Hour, "how long a change-feed entry is kept after the projection has applied it (a projection restored from a backup that old can catch up)", func(c *config) *time.Duration { return &c.RetainFeed }),
+	durationSetting("retention-interval", "DROPOFF_RETENTION_INTERVAL", roleWorker|roleProjector, time.Minute, "how often retention trims", func(c *config) *time.Duration { return &c.RetentionInterval }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
@@ -243,6 +253,12 @@ func (c config) validate() error {
 	}
 	if c.QueueTTL < time.Minute {
 		errs = append(errs, errors.New("queue-ttl must be at least 1m"))
+	}
+	if floor := c.QueueTTL + retentionMargin; c.RetainOperations < floor {
+		errs = append(errs, fmt.Errorf("retain-operations %v is under queue-ttl + %v (%v): a message still on the queue would no longer find its operation, and would be applied again", c.RetainOperations, retentionMargin, floor))
+	}
+	if c.RetainFeed < 0 || c.RetentionInterval < time.Second {
+		errs = append(errs, errors.New("retain-feed must not be negative, and retention-interval must be at least 1s"))
 	}
 	if c.Mode != modeAsync && c.Mode != modeSync {
 		errs = append(errs, fmt.Errorf("mode %q: want %s or %s", c.Mode, modeAsync, modeSync))

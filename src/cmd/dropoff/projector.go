@@ -22,5 +22,5 @@ func startProjector(ctx context.Context, p *process) error {
 		return err
 	}
 	p.group.Go(func() error { return pr.Run(ctx) })
-	return nil
+	return startProjectorRetention(ctx, p, w, db)
 }

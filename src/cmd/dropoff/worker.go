@@ -34,7 +34,7 @@ func startWorker(ctx context.Context, p *process) error {
 		httpapi.ReadyCheck{Name: "write-db-writes", Check: wk.Ready})
 	p.http.DeadLetters = wk.DeadLetterAdmin()
 	p.group.Go(func() error { return wk.Run(ctx) })
-	return nil
+	return startWorkerRetention(ctx, p, w)
 }
 
 // workerConfig is the worker's configuration: its session timings are the

@@ -89,6 +89,9 @@ func openPools(ctx context.Context, path string, cfg Config, dir string) (pools,
 	if err := firstConnection(ctx, write, cfg.BusyTimeout); err != nil {
 		return pools{}, errors.Join(fmt.Errorf("open %s: %w", path, err), write.Close())
 	}
+	if err := setAutoVacuum(ctx, write, path, cfg.Logger); err != nil {
+		return pools{}, errors.Join(fmt.Errorf("open %s: %w", path, err), write.Close())
+	}
 	if err := migrate(ctx, write, dir, cfg); err != nil {
 		return pools{}, errors.Join(fmt.Errorf("migrate %s: %w", path, err), write.Close())
 	}
@@ -114,12 +117,57 @@ func dsn(path string, cfg Config, readOnly bool) string {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+cfg.Synchronous+")")
 		q.Add("_pragma", "foreign_keys(1)")
+		// After a checkpoint the WAL is cut back to 64 MiB, so that a burst
+		// does not leave it at its largest for good.
+		q.Add("_pragma", "journal_size_limit(67108864)")
 		// BEGIN IMMEDIATE takes the write lock when the transaction starts,
 		// so two writers never both read and then fail to upgrade (a
 		// deadlock SQLite would report as SQLITE_BUSY).
 		q.Set("_txlock", "immediate")
 	}
 	return path + "?" + q.Encode()
+}
+
+// setAutoVacuum puts the file in incremental auto-vacuum mode, so that
+// Compact can give free pages back and the file shrinks when retention
+// deletes (without it SQLite keeps a file at its largest size). A file takes
+// the mode only while it has no pages, or through VACUUM: a new file in WAL
+// mode already has its header, and one made before this mode existed has
+// its tables, so either is rewritten once with VACUUM (instant for a new
+// file). VACUUM needs the file to itself: if another process has it open,
+// the change waits for a later open.
+func setAutoVacuum(ctx context.Context, db *sql.DB, path string, logger *slog.Logger) error {
+	const incremental = 2
+	var mode int
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == incremental {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == incremental {
+		return nil // a file with nothing in it yet takes the mode at once
+	}
+	var tables int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+		logger.Warn("sqlite: could not switch the file to incremental auto-vacuum; it will not shrink until a later open manages it",
+			"file", path, "error", err)
+		return nil
+	}
+	if tables > 0 {
+		logger.Info("sqlite: file switched to incremental auto-vacuum", "file", path, "took", time.Since(start))
+	}
+	return nil
 }
 
 // firstConnection opens the write pool's connection, retrying while the file

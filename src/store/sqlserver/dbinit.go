@@ -36,10 +36,11 @@ type InitConfig struct {
 // checks its role holds what it needs):
 //
 //	                write database                      projection database
-//	worker          its tables, no DELETE; the feed:    —
-//	                INSERT only
-//	projector       SELECT on the feed and its identity  SELECT, INSERT, UPDATE, DELETE
-//	                                                     as each table needs
+//	worker          its tables; DELETE only where       —
+//	                retention trims (operations, keys);
+//	                the feed: INSERT only
+//	projector       SELECT on the feed and its identity, SELECT, INSERT, UPDATE, DELETE
+//	                DELETE on the feed (retention)       as each table needs
 //	query API       —                                   SELECT
 //	command API     —                                   —
 //
@@ -128,20 +129,20 @@ var (
 	workerWriteGrants = []tableGrant{
 		{"schema_migrations", []string{"SELECT"}},
 		{"shipments", []string{"SELECT", "INSERT", "UPDATE"}},
-		{"operations", []string{"SELECT", "INSERT", "UPDATE"}},
-		{"idempotency_keys", []string{"SELECT", "INSERT"}},
+		{"operations", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
+		{"idempotency_keys", []string{"SELECT", "INSERT", "DELETE"}},     // DELETE: retention
 		{"change_feed", []string{"INSERT"}},
 	}
 	projectorWriteGrants = []tableGrant{
 		{"schema_migrations", []string{"SELECT"}},
-		{"change_feed", []string{"SELECT"}},
+		{"change_feed", []string{"SELECT", "DELETE"}}, // DELETE: retention, below the checkpoint
 		{"feed_identity", []string{"SELECT"}},
 	}
 	projectorProjectionGrants = []tableGrant{
 		{"schema_migrations", []string{"SELECT"}},
 		{"shipments", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}},
 		{"history", []string{"SELECT", "INSERT"}},
-		{"operations", []string{"SELECT", "INSERT", "UPDATE"}},
+		{"operations", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
 		{"projector_state", []string{"SELECT", "UPDATE"}},
 	}
 	queryProjectionGrants = []tableGrant{

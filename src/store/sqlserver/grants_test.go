@@ -11,7 +11,7 @@ import (
 
 // tableUse finds the tables a statement touches and how: INSERT INTO,
 // UPDATE, DELETE FROM, and FROM or JOIN (a read).
-var tableUse = regexp.MustCompile(`(?i)\b(DELETE\s+FROM|INSERT\s+INTO|UPDATE|FROM|JOIN)\s+dbo\.(\w+)`)
+var tableUse = regexp.MustCompile(`(?i)\b(DELETE\s+(?:TOP\s*\([^)]*\)\s*)?FROM|INSERT\s+INTO|UPDATE|FROM|JOIN)\s+dbo\.(\w+)`)
 
 // aliasDML finds UPDATE and DELETE by alias (UPDATE sh SET … FROM dbo.shipments
 // AS sh, DELETE sh FROM dbo.shipments AS sh), whose table is named later in
@@ -77,9 +77,9 @@ func TestGrantsCoverEveryStatement(t *testing.T) {
 		files  []string
 		grants []tableGrant
 	}{
-		{"worker (write database)", []string{"writetx.go", "writestore.go"}, workerWriteGrants},
-		{"projector (write database)", []string{"feed.go"}, projectorWriteGrants},
-		{"projector (projection database)", []string{"projection.go"}, projectorProjectionGrants},
+		{"worker (write database)", []string{"writetx.go", "writestore.go", "trim_worker.go"}, workerWriteGrants},
+		{"projector (write database)", []string{"feed.go", "trim_feed.go"}, projectorWriteGrants},
+		{"projector (projection database)", []string{"projection.go", "trim_projection.go"}, projectorProjectionGrants},
 		{"query API (projection database)", []string{"queries.go"}, queryProjectionGrants},
 	}
 	// The administrator's: migrations, dbinit, test databases. Every role
@@ -130,16 +130,17 @@ func TestGrantsCoverEveryStatement(t *testing.T) {
 	}
 }
 
-// TestGrantsAreLeast: the worker deletes nothing, the projector only reads
-// the write database, the query API only reads.
+// TestGrantsAreLeast: the worker deletes only what retention trims of its
+// inbox, the projector only reads the write database and trims its feed,
+// the query API only reads.
 func TestGrantsAreLeast(t *testing.T) {
 	for _, c := range []struct {
 		role   string
 		grants []tableGrant
 		allow  []string
 	}{
-		{"worker", workerWriteGrants, []string{"SELECT", "INSERT", "UPDATE"}},
-		{"projector in the write database", projectorWriteGrants, []string{"SELECT"}},
+		{"worker", workerWriteGrants, []string{"SELECT", "INSERT", "UPDATE", "DELETE"}},
+		{"projector in the write database", projectorWriteGrants, []string{"SELECT", "DELETE"}},
 		{"query API", queryProjectionGrants, []string{"SELECT"}},
 	} {
 		for _, g := range c.grants {
@@ -150,19 +151,28 @@ func TestGrantsAreLeast(t *testing.T) {
 			}
 		}
 	}
-	// The feed is append-only for its writer.
+	// The feed is append-only for its writer, and only its reader trims it;
+	// the worker deletes nothing but what retention trims of its inbox.
 	for _, g := range workerWriteGrants {
 		if g.table == "change_feed" && !slices.Equal(g.perms, []string{"INSERT"}) {
 			t.Errorf("worker on change_feed: %v, want INSERT only", g.perms)
+		}
+		if slices.Contains(g.perms, "DELETE") && g.table != "operations" && g.table != "idempotency_keys" {
+			t.Errorf("worker may DELETE from %s; retention trims only operations and idempotency_keys", g.table)
+		}
+	}
+	for _, g := range projectorWriteGrants {
+		if slices.Contains(g.perms, "DELETE") && g.table != "change_feed" {
+			t.Errorf("projector may DELETE from %s in the write database; it trims only the feed", g.table)
 		}
 	}
 }
 
 func TestNeeds(t *testing.T) {
 	got := needs("SELECT a FROM dbo.x WITH (UPDLOCK) WHERE 1=1; DELETE FROM dbo.y WHERE id = 1; " +
-		"INSERT INTO dbo.z (a) VALUES (1); UPDATE dbo.w SET a = 1 FROM dbo.w JOIN dbo.v ON 1=1; " +
+		"INSERT INTO dbo.z (a) VALUES (1); UPDATE dbo.w SET a = 1 FROM dbo.w JOIN dbo.v ON 1=1; DELETE TOP (@n) FROM dbo.t WHERE 1=1; " +
 		"DELETE q FROM dbo.r AS q JOIN @s AS s ON 1=1; UPDATE t SET a = 1 FROM dbo.u AS t JOIN dbo.v AS x ON 1=1;")
-	want := []string{"r DELETE", "r SELECT", "u SELECT", "u UPDATE", "v SELECT", "w SELECT", "w UPDATE", "x SELECT", "y DELETE", "y SELECT", "z INSERT"}
+	want := []string{"r DELETE", "r SELECT", "t DELETE", "t SELECT", "u SELECT", "u UPDATE", "v SELECT", "w SELECT", "w UPDATE", "x SELECT", "y DELETE", "y SELECT", "z INSERT"}
 	if !slices.Equal(got, want) {
 		t.Errorf("needs = %v, want %v", got, want)
 	}

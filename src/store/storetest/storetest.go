@@ -39,6 +39,9 @@ func RunWriteStore(t *testing.T, open func(t *testing.T) WriteDB) {
 		{"FeedOrderAndPaging", testFeedOrderAndPaging},
 		{"FeedOutOfOrderCommits", testFeedOutOfOrderCommits},
 		{"FeedIdentity", func(t *testing.T, db WriteDB) { testFeedIdentity(t, db, open(t)) }},
+		{"TrimFeed", testTrimFeed},
+		{"TrimOperations", testTrimOperations},
+		{"TrimIdempotencyKeys", testTrimIdempotencyKeys},
 		{"Ping", func(t *testing.T, db WriteDB) {
 			if err := db.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
@@ -72,6 +75,7 @@ func RunProjection(t *testing.T, open func(t *testing.T) ProjectionDB) {
 		{"PaginationStableUnderChanges", testPaginationStableUnderChanges},
 		{"ReadYourWrites", testReadYourWrites},
 		{"CheckpointKnowsItsEntryAndFeed", testCheckpointKnowsItsEntryAndFeed},
+		{"TrimOperations", testTrimProjectionOperations},
 		{"Ping", func(t *testing.T, p ProjectionDB) {
 			if err := p.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
