@@ -141,6 +141,13 @@ module commandApi './modules/app.bicep' = {
     args: ['command-api']
     env: concat(common, queueSettings, [
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.commandApiClientId }
+      // Shipments hashed onto 640 sessions (10 worker replicas of 64), not a
+      // session each: on Service Bus every session accept and release costs
+      // round trips, and most shipments get a handful of commands
+      // (docs/adr/0002-lanes.md, docs/capacity.md). Changing the number moves
+      // shipments to other lanes: drain the queue first, or commands in
+      // flight may apply out of order.
+      { name: 'DROPOFF_SESSION_LANES', value: '640' }
     ])
     external: true
     minReplicas: apiMinReplicas
@@ -172,8 +179,8 @@ module queryApi './modules/app.bicep' = {
 }
 
 // The worker scales on the queue's active messages. KEDA counts messages,
-// not sessions: one replica holds up to 64 sessions (shipments) at a time,
-// so replicas beyond the shipments with work sit idle. The scaler signs in
+// not sessions: one replica holds up to 64 sessions (lanes) at a time, so
+// replicas beyond the lanes with work sit idle. The scaler signs in
 // as its own identity, which may only read the queue's length.
 module worker './modules/app.bicep' = {
   name: 'worker'

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -37,7 +38,18 @@ const (
 	PropDiagnosticID   = "Diagnostic-Id"
 	PropIfMatch        = "ifMatch"
 	PropIdempotencyKey = "idempotencyKey"
+	PropShipmentID     = "shipmentId"
 )
+
+// Lane is the session of shipment id when commands are spread over lanes
+// sessions instead of one per shipment (docs/adr/0002-lanes.md): a stable
+// hash of the id, so that one shipment's commands always share a session
+// and apply in order.
+func Lane(id string, lanes int) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("lane-%04d", h.Sum32()%uint32(lanes))
+}
 
 // Command is one client request, accepted and on its way to the worker.
 type Command struct {
@@ -111,6 +123,7 @@ func (c Command) Message() (bus.Message, error) {
 		PropSchemaVersion: SchemaVersion,
 		PropOperationID:   c.OperationID,
 		PropAcceptedAt:    c.AcceptedAt.UTC().Format(time.RFC3339Nano),
+		PropShipmentID:    c.ShipmentID,
 	}
 	if c.Traceparent != "" {
 		props[PropTraceparent] = c.Traceparent

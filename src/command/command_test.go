@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,7 +99,8 @@ func TestDecodeRejects(t *testing.T) {
 			m.Body = []byte(`{"recipient":"","destination":"b","weightGrams":0,"service":"standard"}`)
 		}, ReasonMalformed},
 		{"trailing data", func(m *bus.Message) { m.Body = append(m.Body, []byte(" {}")...) }, ReasonMalformed},
-		{"bad session id", func(m *bus.Message) { m.SessionID = "a b" }, ReasonMalformed},
+		{"bad shipment id", func(m *bus.Message) { m.Properties[PropShipmentID] = "a b" }, ReasonMalformed},
+		{"bad session id, no shipment id", func(m *bus.Message) { delete(m.Properties, PropShipmentID); m.SessionID = "a b" }, ReasonMalformed},
 		{"bad operation id", func(m *bus.Message) { m.ID, m.Properties[PropOperationID] = "x", "x" }, ReasonMalformed},
 		{"bad ifMatch", func(m *bus.Message) { m.Properties[PropIfMatch] = "-1" }, ReasonMalformed},
 		{"bad acceptedAt", func(m *bus.Message) { m.Properties[PropAcceptedAt] = "yesterday" }, ReasonMalformed},
@@ -173,5 +175,49 @@ func TestKeyScopeIsPerShipment(t *testing.T) {
 	}
 	if (Command{ShipmentID: "a"}).KeyScope() != "" {
 		t.Error("KeyScope without a key is not empty")
+	}
+}
+
+// A message names its shipment in a property, so that its session may be a
+// lane; one sent before lanes existed names it by its session.
+func TestShipmentOf(t *testing.T) {
+	m, err := sample(t, KindUpsert).Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := m.SessionID
+	m.SessionID = Lane(id, 64)
+	if got := ShipmentOf(m); got != id {
+		t.Errorf("in a lane: ShipmentOf = %q, want %q", got, id)
+	}
+	c, err := Decode(m)
+	if err != nil || c.ShipmentID != id {
+		t.Errorf("Decode in a lane: %q, %v; want shipment %q", c.ShipmentID, err, id)
+	}
+	delete(m.Properties, PropShipmentID)
+	m.SessionID = id
+	if got := ShipmentOf(m); got != id {
+		t.Errorf("without the property: ShipmentOf = %q, want the session %q", got, id)
+	}
+}
+
+// Lane is stable, within range, and spreads shipments over the lanes.
+func TestLane(t *testing.T) {
+	seen := map[string]int{}
+	for i := range 6400 {
+		id := fmt.Sprintf("ship-%d", i)
+		l := Lane(id, 64)
+		if l != Lane(id, 64) {
+			t.Fatalf("Lane(%s) is not stable", id)
+		}
+		seen[l]++
+	}
+	if len(seen) != 64 {
+		t.Fatalf("6,400 shipments fell on %d lanes, want all 64", len(seen))
+	}
+	for l, n := range seen {
+		if n < 50 || n > 150 {
+			t.Errorf("lane %s got %d of 6,400 shipments, want about 100", l, n)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func Decode(m bus.Message) (Command, error) {
 		return Command{}, &DecodeError{Reason: ReasonUnsupportedVersion,
 			Description: fmt.Sprintf("schemaVersion %q, this worker reads %q", v, SchemaVersion)}
 	}
-	c := Command{Kind: Kind(m.Subject), ShipmentID: m.SessionID}
+	c := Command{Kind: Kind(m.Subject), ShipmentID: ShipmentOf(m)}
 	c.OperationID = m.Properties[PropOperationID]
 	if c.OperationID == "" {
 		c.OperationID = m.ID
@@ -49,7 +49,7 @@ func Decode(m bus.Message) (Command, error) {
 		return Command{}, malformed("operation id %q is not one Dropoff issues", c.OperationID)
 	}
 	if err := shipment.ValidateID(c.ShipmentID); err != nil {
-		return Command{}, malformed("session id: %v", err)
+		return Command{}, malformed("shipment id: %v", err)
 	}
 	if err := decodeProperties(&c, m.Properties); err != nil {
 		return Command{}, err
@@ -58,6 +58,15 @@ func Decode(m bus.Message) (Command, error) {
 		return Command{}, err
 	}
 	return c, nil
+}
+
+// ShipmentOf is the shipment a message is for: its shipmentId property, or,
+// for a message sent before there were lanes, its session id.
+func ShipmentOf(m bus.Message) string {
+	if id, ok := m.Properties[PropShipmentID]; ok {
+		return id
+	}
+	return m.SessionID
 }
 
 func decodeProperties(c *Command, props map[string]string) error {

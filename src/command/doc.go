@@ -3,12 +3,15 @@
 // to a bus message and decoded from one.
 //
 //	MessageID   = operation id (the bus drops duplicates by it)
-//	SessionID   = shipment id (commands on one shipment apply in order)
+//	SessionID   = shipment id (commands on one shipment apply in order), or
+//	              with lanes the shipment's lane (Lane)
 //	Subject     = kind: shipment.upsert | shipment.patch | shipment.delete
 //	ContentType = application/json
 //	properties  = schemaVersion, operationId, acceptedAt, traceparent and
 //	              Diagnostic-Id (W3C trace context), ifMatch where given,
-//	              idempotencyKey (the key's SHA-256) where given
+//	              idempotencyKey (the key's SHA-256) where given,
+//	              shipmentId (the shipment; a message without it is for
+//	              the shipment its session names)
 //	Body        = the command payload as JSON
 //
 // Decode rejects what the worker cannot process with a *DecodeError whose

@@ -13,6 +13,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
+	"github.com/dropoff-dev/dropoff/src/store"
 	"github.com/dropoff-dev/dropoff/src/store/sqlite"
 	"github.com/dropoff-dev/dropoff/src/worker"
 )
@@ -125,4 +126,109 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCapacity is the capacity model of docs/capacity.md: one worker
+// replica over a bus whose every operation waits its Service Bus round trips
+// (bus.Remote) and a write database whose every command waits the six round
+// trips SQL Server takes (docs/performance.md), the embedded stores
+// underneath. It measures commands applied per second over a window, with a
+// backlog spread over 100,000 shipments, for sessions per shipment (with
+// Service Bus's 2 s idle hold, and a shorter one) and for lanes.
+//
+//	go test -run '^$' -bench BenchmarkCapacity -benchtime 1x -timeout 30m ./src/worker/
+func BenchmarkCapacity(b *testing.B) {
+	type routing struct {
+		name  string
+		lanes bool
+		idle  time.Duration
+	}
+	for _, rtt := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond} {
+		for _, sessions := range []int{64, 256} {
+			for _, r := range []routing{
+				{"shipment-sessions-idle-2s", false, 2 * time.Second},
+				{"shipment-sessions-idle-200ms", false, 200 * time.Millisecond},
+				{"lanes", true, 2 * time.Second},
+			} {
+				b.Run(fmt.Sprintf("rtt=%v/sessions=%d/%s", rtt, sessions, r.name), func(b *testing.B) {
+					for range b.N {
+						lanes := 0
+						if r.lanes {
+							lanes = sessions
+						}
+						runCapacity(b, rtt, sessions, lanes, r.idle)
+					}
+				})
+			}
+		}
+	}
+}
+
+func runCapacity(b *testing.B, rtt time.Duration, sessions, lanes int, idle time.Duration) {
+	b.StopTimer()
+	const commands, shipments, window = 40000, 100000, 8 * time.Second
+	dir := b.TempDir()
+	q, err := sqlitebus.Open(filepath.Join(dir, "bus.db"), sqlitebus.Config{LockDuration: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	ws, err := sqlite.OpenWriteStore(context.Background(), filepath.Join(dir, "write.db"), sqlite.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	fillLanes(b, q, commands, shipments, lanes)
+	remote := bus.Remote{RTT: rtt}
+	w, err := worker.New(remote.Receiver(q), store.Delayed{WriteStore: ws, Delay: 6 * rtt}, worker.Config{
+		MaxSessions: sessions, AcceptTimeout: 30 * time.Second, IdleTimeout: idle, MaxSessionHold: 30 * time.Second,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- w.Run(ctx) }()
+	var applied int64
+	for time.Since(start) < window && applied < commands {
+		time.Sleep(50 * time.Millisecond) // sampling the outcome, not waiting in its place
+		if applied, err = ws.Head(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(applied)/elapsed.Seconds(), "commands/s")
+}
+
+// fillLanes is fill with each command in its shipment's lane when lanes > 0.
+func fillLanes(b *testing.B, q *sqlitebus.Queue, commands, shipments, lanes int) {
+	b.Helper()
+	f := shipment.Fields{Recipient: "Ada", Destination: "1 Main St", WeightGrams: 500, Service: shipment.Standard}
+	batch := make([]bus.Message, 0, 500)
+	for i := range commands {
+		id, err := operation.NewID()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := command.Command{OperationID: id, ShipmentID: fmt.Sprintf("ship-%d", (i*7919)%shipments),
+			Kind: command.KindUpsert, Fields: &f, AcceptedAt: time.Now().UTC()}
+		m, err := c.Message()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if lanes > 0 {
+			m.SessionID = command.Lane(c.ShipmentID, lanes)
+		}
+		if batch = append(batch, m); len(batch) == cap(batch) || i == commands-1 {
+			if err := q.Send(context.Background(), batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
 }

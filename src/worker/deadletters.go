@@ -166,7 +166,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 		w.log.Debug("dead letter has no operation id, nothing to record", "sequence", m.SequenceNumber)
 		return nil
 	}
-	if shipment.ValidateID(m.SessionID) != nil {
+	if shipment.ValidateID(command.ShipmentOf(m.Message)) != nil {
 		// The command API never sends such a message, so no client waits on it.
 		w.log.Debug("dead letter has no valid shipment id, nothing to record", "sequence", m.SequenceNumber)
 		return nil
@@ -194,7 +194,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 	if recorded {
 		w.metrics.deadLettersRecorded.Inc()
 		w.log.Warn("operation failed: its message was dead-lettered", "operation_id", id,
-			"shipment_id", m.SessionID, "delivery_count", m.DeliveryCount,
+			"shipment_id", command.ShipmentOf(m.Message), "delivery_count", m.DeliveryCount,
 			"reason", m.DeadLetterReason, "description", m.DeadLetterDescription)
 	}
 	return nil
@@ -203,7 +203,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 // deadLetterOperation is the outcome recorded for dead letter m of operation id.
 func deadLetterOperation(m *bus.ReceivedMessage, id string, now time.Time) operation.Operation {
 	return operation.Operation{
-		ID: id, Kind: knownKind(m.Subject), ShipmentID: m.SessionID, Status: operation.Failed,
+		ID: id, Kind: knownKind(m.Subject), ShipmentID: command.ShipmentOf(m.Message), Status: operation.Failed,
 		Error:     &operation.Error{Code: operation.CodeDeadLettered, Message: deadLetterMessage(m)},
 		CreatedAt: acceptedAt(m, now), LastUpdatedAt: now,
 	}

@@ -145,7 +145,7 @@ func (w *Worker) deadLetter(ctx context.Context, s bus.Session, m *bus.ReceivedM
 		// cannot read, and retrying cannot change that.
 		de = &command.DecodeError{Reason: command.ReasonMalformed, Description: err.Error()}
 	}
-	log := w.log.With("operation_id", operationIDOf(m), "shipment_id", m.SessionID,
+	log := w.log.With("operation_id", operationIDOf(m), "shipment_id", command.ShipmentOf(m.Message), "session", m.SessionID,
 		"delivery_count", m.DeliveryCount)
 	sctx, cancel := w.detached(ctx)
 	defer cancel()

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/httpapi"
 )
 
@@ -17,6 +19,30 @@ func startCommandAPI(ctx context.Context, p *process) error {
 		return err
 	}
 	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-send", Check: q.PingSend})
-	p.http.Sender = q
+	var s bus.Sender = q
+	if p.cfg.SimulateBusRTT > 0 {
+		s = bus.Remote{RTT: p.cfg.SimulateBusRTT}.Sender(s)
+	}
+	if p.cfg.SessionLanes > 0 {
+		s = lanedSender{Sender: s, lanes: p.cfg.SessionLanes}
+	}
+	p.http.Sender = s
 	return nil
+}
+
+// lanedSender puts each command in its shipment's lane (command.Lane)
+// instead of a session of its own: one shipment's commands still share a
+// session, and apply in order (docs/adr/0002-lanes.md).
+type lanedSender struct {
+	bus.Sender
+	lanes int
+}
+
+func (l lanedSender) Send(ctx context.Context, msgs ...bus.Message) error {
+	out := make([]bus.Message, len(msgs))
+	for i, m := range msgs {
+		m.SessionID = command.Lane(command.ShipmentOf(m), l.lanes)
+		out[i] = m
+	}
+	return l.Sender.Send(ctx, out...)
 }

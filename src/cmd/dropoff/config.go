@@ -59,6 +59,12 @@ type config struct {
 
 	AdminToken string
 
+	// SessionLanes > 0 spreads shipments over that many sessions
+	// (commandapi.go); SimulateBusRTT makes every bus operation wait its
+	// round trips (bus.Remote), for the capacity model.
+	SessionLanes   int
+	SimulateBusRTT time.Duration
+
 	// Mode is async (the default: 202, applied by the worker) or sync (the
 	// baseline: applied inside the request, 200 with the result; sync.go).
 	Mode string
@@ -197,6 +203,8 @@ var settings = []setting{
 	durationSetting("retain-feed", "DROPOFF_RETAIN_FEED", roleProjector, 7*24*time.Hour, "how long a change-feed entry is kept after the projection has applied it (a projection restored from a backup that old can catch up)", func(c *config) *time.Duration { return &c.RetainFeed }),
 	durationSetting("retention-interval", "DROPOFF_RETENTION_INTERVAL", roleWorker|roleProjector, time.Minute, "how often retention trims", func(c *config) *time.Duration { return &c.RetentionInterval }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
+	intSetting("session-lanes", "DROPOFF_SESSION_LANES", roleCommand, 0, "0: a session per shipment; N: shipments hashed onto N sessions (lanes), which amortises session accepts and costs head-of-line blocking within a lane (docs/adr/0002-lanes.md)", func(c *config) *int { return &c.SessionLanes }),
+	durationSetting("simulate-bus-rtt", "DROPOFF_SIMULATE_BUS_RTT", roleCommand|roleWorker, 0, "make every bus operation wait its network round trips of this length, as on Service Bus (the capacity model, docs/capacity.md; 0: none)", func(c *config) *time.Duration { return &c.SimulateBusRTT }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
 	stringSetting("admin-token", "DROPOFF_ADMIN_TOKEN", roleWorker, "", "bearer token for the admin API; empty: admin API on loopback only", func(c *config) *string { return &c.AdminToken }),
@@ -263,8 +271,11 @@ func (c config) validate() error {
 	if c.Mode != modeAsync && c.Mode != modeSync {
 		errs = append(errs, fmt.Errorf("mode %q: want %s or %s", c.Mode, modeAsync, modeSync))
 	}
-	if c.InjectWriteDelay < 0 {
-		errs = append(errs, errors.New("inject-write-delay must not be negative"))
+	if c.InjectWriteDelay < 0 || c.SimulateBusRTT < 0 {
+		errs = append(errs, errors.New("inject-write-delay and simulate-bus-rtt must not be negative"))
+	}
+	if c.SessionLanes < 0 {
+		errs = append(errs, errors.New("session-lanes must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -26,7 +26,11 @@ func startWorker(ctx context.Context, p *process) error {
 	}
 	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
 	cfg.DeadLetters = q
-	wk, err := worker.New(q, w, cfg)
+	var r bus.Receiver = q
+	if p.cfg.SimulateBusRTT > 0 {
+		r = bus.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
+	}
+	wk, err := worker.New(r, w, cfg)
 	if err != nil {
 		return err
 	}
