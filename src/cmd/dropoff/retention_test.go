@@ -56,3 +56,33 @@ func TestRetainOperationsMustOutliveTheQueue(t *testing.T) {
 		t.Errorf("retain-operations 2h10m with queue-ttl 2h: %v, want it accepted", err)
 	}
 }
+
+// With lanes, each shipment's commands share one of a few sessions and still
+// apply once each, in the order accepted.
+func TestLanesKeepEachShipmentInOrder(t *testing.T) {
+	s := startSystem(t, "--session-lanes", "3")
+	var last []string
+	for i := range 12 {
+		id := fmt.Sprintf("lane-%d", i)
+		s.command(t, "PUT", id, parcel)
+		for j := range 3 {
+			s.command(t, "PATCH", id, fmt.Sprintf(`{"recipient":"R%d"}`, j))
+		}
+		last = append(last, s.command(t, "PATCH", id, `{"recipient":"last"}`))
+	}
+	for i, op := range last {
+		if got := s.wait(t, op); got["status"] != "Succeeded" {
+			t.Fatalf("last command of lane-%d: %v", i, got)
+		}
+		h := s.do(t, "GET", fmt.Sprintf("/v1/shipments/lane-%d/history", i), "")
+		items, _ := h.Body["items"].([]any)
+		if len(items) != 5 {
+			t.Fatalf("lane-%d: %d history entries, want 5", i, len(items))
+		}
+		for v, it := range items {
+			if got := it.(map[string]any)["version"]; got != float64(v+1) {
+				t.Errorf("lane-%d entry %d: version %v, want %d", i, v, got, v+1)
+			}
+		}
+	}
+}
