@@ -31,11 +31,11 @@ type Job struct {
 type Config struct {
 	// Interval is the time between passes. Default 1m.
 	Interval time.Duration
-	// Batch is the most rows one delete takes. Default 1000: short
+	// Batch is the most rows one delete takes. Default 250: short
 	// transactions that leave room for the pipeline's own.
 	Batch int
 	// MaxBatches bounds one job's deletes in a pass; a backlog is trimmed
-	// over several passes. Default 100.
+	// over several passes. Default 400.
 	MaxBatches int
 	// Compact, when set, runs after a pass that deleted something (SQLite:
 	// give the free pages back, so the files shrink).
@@ -63,10 +63,10 @@ func New(cfg Config, jobs ...Job) (*Trimmer, error) {
 		cfg.Interval = time.Minute
 	}
 	if cfg.Batch == 0 {
-		cfg.Batch = 1000
+		cfg.Batch = 250
 	}
 	if cfg.MaxBatches == 0 {
-		cfg.MaxBatches = 100
+		cfg.MaxBatches = 400
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

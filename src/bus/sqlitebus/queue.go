@@ -184,7 +184,9 @@ func (q *Queue) incrementalVacuum(ctx context.Context) error {
 // shrinks when its backlog does. The writer runs it between batches.
 func (q *Queue) compact() {
 	ctx := context.Background()
-	for _, pragma := range []string{"PRAGMA incremental_vacuum", "PRAGMA wal_checkpoint(PASSIVE)"} {
+	// At most 2,000 pages (8 MiB) a minute: the writer runs it between
+	// batches, and a long vacuum would hold every send up.
+	for _, pragma := range []string{"PRAGMA incremental_vacuum(2000)", "PRAGMA wal_checkpoint(PASSIVE)"} {
 		if _, err := q.wconn.ExecContext(ctx, pragma); err != nil {
 			q.cfg.Logger.Warn("sqlitebus: compact", "pragma", pragma, "err", err)
 			return

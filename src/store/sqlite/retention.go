@@ -73,7 +73,10 @@ func trim(ctx context.Context, db *sql.DB, what, query string, args ...any) (int
 // A passive checkpoint waits for no reader; what a reader holds back is
 // checkpointed next time.
 func compact(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+	// At most 2,000 pages (8 MiB) at a time: a long vacuum holds the write
+	// lock, and the pipeline's commits wait for it. What is left is given
+	// back at the next pass.
+	if _, err := db.ExecContext(ctx, "PRAGMA incremental_vacuum(2000)"); err != nil {
 		return fmt.Errorf("incremental vacuum: %w", classify(err))
 	}
 	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {

@@ -59,8 +59,12 @@ func TestCompactShrinksTheFile(t *testing.T) {
 	if got := fileSize(t, path); got < full/2 {
 		t.Fatalf("the file shrank to %d of %d bytes before Compact; the test no longer shows it", got, full)
 	}
-	if err := s.Compact(t.Context()); err != nil {
-		t.Fatal(err)
+	// A compaction gives back a bounded number of pages; a few passes give
+	// back everything.
+	for range 5 {
+		if err := s.Compact(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := fileSize(t, path); got > full/4 {
 		t.Errorf("after trimming everything and compacting: %d bytes of %d, want under a quarter", got, full)
