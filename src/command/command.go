@@ -10,24 +10,13 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
-	"github.com/dropoff-dev/dropoff/src/shipment"
-)
-
-// Kind is what a command does; it travels as the message subject.
-type Kind string
-
-// The command kinds.
-const (
-	KindUpsert Kind = "shipment.upsert"
-	KindPatch  Kind = "shipment.patch"
-	KindDelete Kind = "shipment.delete"
 )
 
 // SchemaVersion is the version of the message contract this code writes and reads.
 const SchemaVersion = "1"
 
 // ContentType of every command body.
-const ContentType = "application/json"
+const ContentType = MediaJSON
 
 // Application property names.
 const (
@@ -56,8 +45,7 @@ type Command struct {
 	OperationID string
 	ShipmentID  string
 	Kind        Kind
-	Fields      *shipment.Fields // KindUpsert
-	Patch       *shipment.Patch  // KindPatch
+	Payload     Payload // what the kind's Spec.Decode returns
 	// IfMatch is the version the client requires (0: any).
 	IfMatch int64
 	// IdempotencyKey is the hex SHA-256 of the client's Idempotency-Key, or "".
@@ -66,23 +54,19 @@ type Command struct {
 	AcceptedAt     time.Time
 }
 
-// body returns the JSON payload of c.
+// body returns the JSON payload of c: "{}" for a kind without one.
 func (c Command) body() ([]byte, error) {
-	switch c.Kind {
-	case KindUpsert:
-		if c.Fields == nil {
-			return nil, fmt.Errorf("encode %s: no fields", c.Kind)
+	spec, ok := SpecOf(c.Kind)
+	if !ok {
+		return nil, fmt.Errorf("encode: unknown kind %q", c.Kind)
+	}
+	if c.Payload == nil {
+		if len(spec.Media) > 0 {
+			return nil, fmt.Errorf("encode %s: no payload", c.Kind)
 		}
-		return json.Marshal(c.Fields)
-	case KindPatch:
-		if c.Patch == nil {
-			return nil, fmt.Errorf("encode %s: no patch", c.Kind)
-		}
-		return json.Marshal(c.Patch)
-	case KindDelete:
 		return []byte("{}"), nil
 	}
-	return nil, fmt.Errorf("encode: unknown kind %q", c.Kind)
+	return json.Marshal(c.Payload)
 }
 
 // Digest identifies the request a command carries: kind, shipment, If-Match

@@ -1,8 +1,6 @@
 package command
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -95,45 +93,14 @@ func decodeProperties(c *Command, props map[string]string) error {
 }
 
 func decodeBody(c *Command, body []byte) error {
-	switch c.Kind {
-	case KindUpsert:
-		var f shipment.Fields
-		if err := strictJSON(body, &f); err != nil {
-			return err
-		}
-		if err := f.Validate(); err != nil {
-			return malformed("%v", err)
-		}
-		c.Fields = &f
-	case KindPatch:
-		var p shipment.Patch
-		if err := strictJSON(body, &p); err != nil {
-			return err
-		}
-		if err := p.Validate(); err != nil {
-			return malformed("%v", err)
-		}
-		c.Patch = &p
-	case KindDelete:
-		var v map[string]json.RawMessage
-		if err := strictJSON(body, &v); err != nil {
-			return err
-		}
-	default:
+	spec, ok := SpecOf(c.Kind)
+	if !ok {
 		return &DecodeError{Reason: ReasonUnknownKind, Description: fmt.Sprintf("subject %q is not a command kind", c.Kind)}
 	}
-	return nil
-}
-
-// strictJSON decodes exactly one JSON object with no unknown fields.
-func strictJSON(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	p, err := spec.Decode(body)
+	if err != nil {
 		return malformed("body: %v", err)
 	}
-	if dec.More() {
-		return malformed("body: more than one JSON value")
-	}
+	c.Payload = p
 	return nil
 }

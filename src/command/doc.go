@@ -2,6 +2,11 @@
 // worker: the command kinds, the schema version, and how a command is encoded
 // to a bus message and decoded from one.
 //
+// Each kind is a Spec in a file of its own (upsert.go, patch.go, cancel.go):
+// its route, its payload's decoder, its decision against the shipment and a
+// sample payload. Everything else reads the kinds from Specs; adding one is
+// docs/extending.md.
+//
 //	MessageID   = operation id (the bus drops duplicates by it)
 //	SessionID   = shipment id (commands on one shipment apply in order), or
 //	              with lanes the shipment's lane (Lane)

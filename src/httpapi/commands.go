@@ -24,8 +24,10 @@ type CommandSender interface {
 // 503: long enough for the SDK's own retries, short of the server's timeouts.
 const sendTimeout = 15 * time.Second
 
-// commands serves PUT, PATCH and DELETE /v1/shipments/{id}. It checks what
-// needs no state, sends, and answers 202; it never reads or writes a database.
+// commands serves the command kinds' routes (command.Specs): PUT, PATCH and
+// DELETE /v1/shipments/{id}. It checks what needs no state, sends, and
+// answers 202; it reads and writes no database (but for the synchronous
+// baseline's applier, sync.go).
 type commands struct {
 	sender  CommandSender
 	applier CommandApplier // set: the synchronous baseline, see sync.go
@@ -35,50 +37,17 @@ type commands struct {
 	metrics *metrics
 }
 
+// routes gives every command kind its route.
 func (h *commands) routes(r gin.IRoutes) {
-	r.PUT("/v1/shipments/:id", h.put)
-	r.PATCH("/v1/shipments/:id", h.patch)
-	r.DELETE("/v1/shipments/:id", h.delete)
-}
-
-// put creates or replaces a shipment.
-func (h *commands) put(c *gin.Context) {
-	h.handle(c, command.KindUpsert, func(cmd *command.Command) error {
-		body, err := readBody(c, mediaJSON)
-		if err != nil {
-			return err
-		}
-		f, err := decodeFields(body)
-		cmd.Fields = &f
-		return err
-	})
-}
-
-// patch merges a JSON merge patch into a shipment.
-func (h *commands) patch(c *gin.Context) {
-	h.handle(c, command.KindPatch, func(cmd *command.Command) error {
-		body, err := readBody(c, mediaJSON, mediaMergePatch)
-		if err != nil {
-			return err
-		}
-		p, err := decodePatch(body)
-		cmd.Patch = &p
-		return err
-	})
-}
-
-// delete cancels a shipment. It takes no body; one sent anyway is not read.
-func (h *commands) delete(c *gin.Context) {
-	h.handle(c, command.KindDelete, func(*command.Command) error { return nil })
-}
-
-// handle is every command's path: read and check the common parts, let
-// readPayload add the kind's own, then send, or answer with a problem.
-func (h *commands) handle(c *gin.Context, kind command.Kind, readPayload func(*command.Command) error) {
-	cmd, err := h.newCommand(c, kind)
-	if err == nil {
-		err = readPayload(&cmd)
+	for _, spec := range command.Specs() {
+		r.Handle(spec.Method, spec.Path, func(c *gin.Context) { h.handle(c, spec) })
 	}
+}
+
+// handle is every command's path: read and check the common parts and the
+// kind's payload, then send, or answer with a problem.
+func (h *commands) handle(c *gin.Context, spec command.Spec) {
+	cmd, err := h.newCommand(c, spec)
 	if err != nil {
 		h.reject(c, err)
 		return
@@ -90,10 +59,24 @@ func (h *commands) handle(c *gin.Context, kind command.Kind, readPayload func(*c
 	h.send(c, cmd)
 }
 
+// payload reads and decodes the kind's body; a kind without a body reads
+// none (one sent anyway is not read).
+func payload(c *gin.Context, spec command.Spec) (command.Payload, error) {
+	if len(spec.Media) == 0 {
+		return nil, nil
+	}
+	body, err := readBody(c, spec.Media...)
+	if err != nil {
+		return nil, err
+	}
+	return spec.Decode(body)
+}
+
 // newCommand reads what every command has: the shipment id from the path,
-// If-Match, Idempotency-Key and traceparent from the headers.
-func (h *commands) newCommand(c *gin.Context, kind command.Kind) (command.Command, error) {
-	cmd := command.Command{Kind: kind, ShipmentID: c.Param("id")}
+// If-Match, Idempotency-Key and traceparent from the headers; then the
+// kind's payload.
+func (h *commands) newCommand(c *gin.Context, spec command.Spec) (command.Command, error) {
+	cmd := command.Command{Kind: spec.Kind, ShipmentID: c.Param("id")}
 	if err := shipment.ValidateID(cmd.ShipmentID); err != nil {
 		return cmd, err
 	}
@@ -105,7 +88,8 @@ func (h *commands) newCommand(c *gin.Context, kind command.Kind) (command.Comman
 		return cmd, err
 	}
 	cmd.Traceparent = traceparent(c.Request.Header)
-	return cmd, nil
+	cmd.Payload, err = payload(c, spec)
+	return cmd, err
 }
 
 // send sends a checked command and answers 202 only once Send has returned

@@ -124,7 +124,7 @@ func TestCommandRejectsBadInput(t *testing.T) {
 // and body, and the message sent, which must decode to the same command.
 func TestCommandAccepted(t *testing.T) {
 	const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	upsert := &shipment.Fields{Recipient: "Ada Lovelace", Destination: "12 St James's Square, London",
+	upsert := shipment.Fields{Recipient: "Ada Lovelace", Destination: "12 St James's Square, London",
 		WeightGrams: 1200, Service: shipment.Express}
 	tests := []struct {
 		name string
@@ -133,11 +133,11 @@ func TestCommandAccepted(t *testing.T) {
 	}{
 		{"put", req{method: "PUT", target: "/v1/shipments/s-1", body: validPut,
 			header: map[string]string{"Content-Type": "application/json; charset=UTF-8", "Traceparent": trace}},
-			command.Command{ShipmentID: "s-1", Kind: command.KindUpsert, Fields: upsert, Traceparent: trace}},
+			command.Command{ShipmentID: "s-1", Kind: command.KindUpsert, Payload: upsert, Traceparent: trace}},
 		{"patch", req{method: "PATCH", target: "/v1/shipments/s_2", body: " {\"status\": \"in_transit\"}\n",
 			header: map[string]string{"Content-Type": "application/merge-patch+json", "If-Match": `"7"`, "Traceparent": trace}},
 			command.Command{ShipmentID: "s_2", Kind: command.KindPatch, IfMatch: 7, Traceparent: trace,
-				Patch: &shipment.Patch{Status: ptr(shipment.InTransit)}}},
+				Payload: shipment.Patch{Status: new(shipment.InTransit)}}},
 		{"delete", req{method: "DELETE", target: "/v1/shipments/S3", header: map[string]string{"Traceparent": trace}},
 			command.Command{ShipmentID: "S3", Kind: command.KindDelete, Traceparent: trace}},
 	}

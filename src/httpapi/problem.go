@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 )
 
@@ -138,10 +139,13 @@ func problemFor(err error) Problem {
 		ve  *shipment.ValidationError
 		de  *dependencyError
 		mbe *http.MaxBytesError
+		be  *command.BodyError
 	)
 	switch {
 	case errors.As(err, &pe):
 		return pe.p
+	case errors.As(err, &be):
+		return malformed("%s", be.Detail).(*problemError).p
 	case errors.As(err, &ve):
 		p := newProblem(http.StatusBadRequest, ProblemValidation, "the request has invalid fields; see errors")
 		p.Errors = ve.Fields

@@ -3,29 +3,35 @@ package load
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dropoff-dev/dropoff/src/command"
 )
 
-// Kind is one kind of request the generator sends.
-type Kind int
+// Kind is one kind of request the generator sends, by name: a command
+// kind's (command.Spec.Name: put, patch, delete), or one of the two below.
+type Kind string
 
-// The kinds of request, as named in a mix.
+// The kinds of request that are not a command kind of their own.
 const (
-	Put     Kind = iota // create, re-create after a delete, or replace
-	Patch               // change fields, move the status forward
-	Delete              // cancel; the shipment's next command is a re-PUT
-	Fail                // a PATCH with an If-Match that cannot hold: Failed, PreconditionFailed
-	Invalid             // a request the API must refuse with a 4xx
-	numKinds
+	Fail    Kind = "fail"    // a PATCH with an If-Match that cannot hold: Failed, PreconditionFailed
+	Invalid Kind = "invalid" // a request the API must refuse with a 4xx
 )
 
-var kindNames = [numKinds]string{"put", "patch", "delete", "fail", "invalid"}
-
-func (k Kind) String() string { return kindNames[k] }
+// kinds lists every kind a mix may name, in order: the command kinds, then
+// Fail and Invalid.
+func kinds() []Kind {
+	var out []Kind
+	for _, s := range command.Specs() {
+		out = append(out, Kind(s.Name))
+	}
+	return append(out, Fail, Invalid)
+}
 
 // Mix is the relative weight of each kind of request.
-type Mix [numKinds]int
+type Mix map[Kind]int
 
 // DefaultMix is mostly patches, as a shipment's life is.
 const DefaultMix = "put=15,patch=65,delete=5,fail=5,invalid=10"
@@ -33,26 +39,20 @@ const DefaultMix = "put=15,patch=65,delete=5,fail=5,invalid=10"
 // ParseMix reads "put=20,patch=65,delete=5,invalid=10": weights, not
 // necessarily summing to 100; a kind left out has weight 0.
 func ParseMix(s string) (Mix, error) {
-	var m Mix
-	seen := map[string]bool{}
+	m := Mix{}
+	known := kinds()
 	for part := range strings.SplitSeq(s, ",") {
 		name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return m, fmt.Errorf("mix %q: want kind=weight pairs, such as %s", s, DefaultMix)
 		}
-		k := -1
-		for i, n := range kindNames {
-			if n == name {
-				k = i
-			}
+		k := Kind(name)
+		if !slices.Contains(known, k) {
+			return m, fmt.Errorf("mix %q: unknown kind %q (want %s)", s, name, joinKinds(known))
 		}
-		if k < 0 {
-			return m, fmt.Errorf("mix %q: unknown kind %q (want put, patch, delete, fail, invalid)", s, name)
-		}
-		if seen[name] {
+		if _, seen := m[k]; seen {
 			return m, fmt.Errorf("mix %q: %s given twice", s, name)
 		}
-		seen[name] = true
 		w, err := strconv.Atoi(value)
 		if err != nil || w < 0 {
 			return m, fmt.Errorf("mix %q: weight of %s must be a non-negative integer", s, name)
@@ -76,19 +76,26 @@ func (m Mix) total() int {
 // pick draws a kind with probability proportional to its weight.
 func (m Mix) pick(r *rand.Rand) Kind {
 	n := r.IntN(m.total())
-	for k, w := range m {
-		if n < w {
-			return Kind(k)
+	for _, k := range kinds() {
+		if n -= m[k]; n < 0 {
+			return k
 		}
-		n -= w
 	}
-	return Patch // unreachable: n < total
+	return Invalid // unreachable: n < total
 }
 
 func (m Mix) String() string {
-	parts := make([]string, 0, numKinds)
-	for k, w := range m {
-		parts = append(parts, kindNames[k]+"="+strconv.Itoa(w))
+	parts := make([]string, 0, len(m))
+	for _, k := range kinds() {
+		parts = append(parts, string(k)+"="+strconv.Itoa(m[k]))
 	}
 	return strings.Join(parts, ",")
+}
+
+func joinKinds(ks []Kind) string {
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 )
 
@@ -14,9 +17,11 @@ import (
 // is in flight at a time, so the model is touched by one goroutine at a time.
 type model struct {
 	id       string
-	live     bool  // created and not cancelled
-	version  int64 // as the write side will have it: every applied change +1, a cancel included
-	fields   shipment.Fields
+	cur      shipment.Shipment // as the write side will have it
+	exists   bool              // the id has been used (cur may be a tombstone)
+	live     bool              // created and not cancelled
+	version  int64             // cur.Version: every applied change +1, a cancel included
+	fields   shipment.Fields   // cur's fields, as GET shows them
 	accepted []Accepted
 }
 
@@ -33,84 +38,58 @@ type request struct {
 	next    model
 }
 
-// stepStatus moves a status one step forward, but never to delivered: a
-// delivered shipment can take no command, and the run must keep its
-// shipments busy.
-func stepStatus(s shipment.Status) shipment.Status {
-	for i, known := range shipment.Statuses {
-		if known == s && i+2 < len(shipment.Statuses) {
-			return shipment.Statuses[i+1]
-		}
-	}
-	return s
-}
-
-var (
-	recipients   = []string{"Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"}
-	destinations = []string{"12 St James's Square, London", "1 Main St, Springfield", "Rue de Rivoli 5, Paris", "Unter den Linden 1, Berlin"}
-	services     = []shipment.Service{shipment.Standard, shipment.Express}
-)
-
-func pickOf[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
-
-// next makes the request of kind k for the shipment. A patch or delete of a
-// shipment that is not live becomes its (re-)PUT.
+// next makes the request of kind k for the shipment: a command kind's own
+// sample (command.Spec.Sample), its outcome predicted by the kind's own
+// decision. A kind that cannot apply to the shipment as it is (a patch or a
+// cancel of one that is not live) becomes a kind that can: its (re-)PUT.
 func (m *model) next(r *rand.Rand, k Kind) request {
-	if !m.live && (k == Patch || k == Delete) {
-		k = Put
-	}
 	path := "/v1/shipments/" + m.id
-	req := request{kind: k, path: path, header: http.Header{}, next: *m}
 	switch k {
-	case Put:
-		f := shipment.Fields{Recipient: pickOf(r, recipients), Destination: pickOf(r, destinations),
-			WeightGrams: 1 + r.IntN(shipment.MaxWeightGrams), Service: pickOf(r, services)}
-		if !m.live {
-			req.next.fields = f
-			req.next.fields.Status = shipment.Registered
-		} else {
-			f.Status = m.fields.Status // a replace keeps the status: say so
-			req.next.fields = f
-		}
-		req.method, req.body, req.applies = http.MethodPut, mustJSON(f), true
-		req.next.live = true
-	case Patch:
-		p := map[string]any{}
-		switch r.IntN(3) {
-		case 0:
-			req.next.fields.Recipient = pickOf(r, recipients)
-			p["recipient"] = req.next.fields.Recipient
-		case 1:
-			req.next.fields.Destination = pickOf(r, destinations)
-			p["destination"] = req.next.fields.Destination
-		default:
-			req.next.fields.Service = pickOf(r, services)
-			p["service"] = req.next.fields.Service
-		}
-		if r.IntN(4) == 0 {
-			req.next.fields.Status = stepStatus(m.fields.Status)
-			p["status"] = req.next.fields.Status
-		}
-		req.method, req.body, req.applies = http.MethodPatch, mustJSON(p), true
-		req.header.Set("Content-Type", "application/merge-patch+json")
-	case Delete:
-		req.method, req.applies = http.MethodDelete, true
-		req.next.live = false
 	case Fail:
 		// No shipment ever reaches this version during a run, so the
 		// precondition fails (or, if the shipment is not live, NotFound).
-		req.method, req.body = http.MethodPatch, mustJSON(map[string]string{"recipient": "Nobody"})
+		req := request{kind: k, method: http.MethodPatch, path: path, header: http.Header{}, next: *m,
+			body: mustJSON(map[string]string{"recipient": "Nobody"})}
+		req.header.Set("Content-Type", command.MediaJSON)
 		req.header.Set("If-Match", fmt.Sprintf(`"%d"`, m.version+1_000_000))
+		return req
 	case Invalid:
 		return invalidRequest(r, m.id)
 	}
-	if req.body != nil && req.header.Get("Content-Type") == "" {
-		req.header.Set("Content-Type", "application/json")
+	spec, p := m.sample(r, k)
+	req := request{kind: Kind(spec.Name), method: spec.Method, path: strings.Replace(spec.Path, ":id", m.id, 1),
+		header: http.Header{}, next: *m}
+	if len(spec.Media) > 0 {
+		req.body = mustJSON(p)
+		req.header.Set("Content-Type", spec.Media[0])
 	}
-	if req.applies {
-		req.next.version++
+	cmd := command.Command{ShipmentID: m.id, Kind: spec.Kind, Payload: p}
+	next, _, err := spec.Decide(cmd, m.cur, m.exists, time.Time{})
+	if req.applies = err == nil; req.applies {
+		req.next.cur, req.next.exists, req.next.live, req.next.version = next, true, !next.Deleted, next.Version
+		req.next.fields = shipment.Fields{Recipient: next.Recipient, Destination: next.Destination,
+			WeightGrams: next.WeightGrams, Service: next.Service, Status: next.Status}
 	}
 	return req
+}
+
+// sample draws a payload of kind k for the shipment, or of the first kind
+// that has one when k has none (a patch of a shipment that is not live).
+func (m *model) sample(r *rand.Rand, k Kind) (command.Spec, command.Payload) {
+	specs := command.Specs()
+	for _, s := range specs {
+		if Kind(s.Name) == k {
+			if p, ok := s.Sample(r, m.cur, m.live); ok {
+				return s, p
+			}
+		}
+	}
+	for _, s := range specs {
+		if p, ok := s.Sample(r, m.cur, m.live); ok {
+			return s, p
+		}
+	}
+	panic("load: no command kind can apply to a shipment that is not live") // upsert can
 }
 
 // invalidRequest is one of the ways a request can be wrong that the command

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -81,9 +82,9 @@ func TestParseMix(t *testing.T) {
 		want    Mix
 		wantErr bool
 	}{
-		{in: "put=20,patch=65,delete=5,invalid=10", want: Mix{Put: 20, Patch: 65, Delete: 5, Invalid: 10}},
-		{in: " patch=1 , fail=2", want: Mix{Patch: 1, Fail: 2}},
-		{in: DefaultMix, want: Mix{Put: 15, Patch: 65, Delete: 5, Fail: 5, Invalid: 10}},
+		{in: "put=20,patch=65,delete=5,invalid=10", want: Mix{"put": 20, "patch": 65, "delete": 5, "invalid": 10}},
+		{in: " patch=1 , fail=2", want: Mix{"patch": 1, "fail": 2}},
+		{in: DefaultMix, want: Mix{"put": 15, "patch": 65, "delete": 5, "fail": 5, "invalid": 10}},
 		{in: "", wantErr: true},
 		{in: "put", wantErr: true},
 		{in: "put=x", wantErr: true},
@@ -98,7 +99,7 @@ func TestParseMix(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ParseMix(%q): got error %v, want error %v", tt.in, err, tt.wantErr)
 			}
-			if err == nil && got != tt.want {
+			if err == nil && !maps.Equal(got, tt.want) {
 				t.Errorf("ParseMix(%q): got %v, want %v", tt.in, got, tt.want)
 			}
 		})

@@ -146,19 +146,14 @@ func checkKey(ctx context.Context, tx store.WriteTx, cmd command.Command) (newKe
 	return &store.IdempotencyKey{KeyDigest: scope, RequestDigest: digest, OperationID: cmd.OperationID}, "", nil
 }
 
-// decideShipment asks the domain for the next state; its errors are business
-// failures (see operation.ErrorFor).
+// decideShipment asks the command's kind for the next state; its errors are
+// business failures (see operation.ErrorFor).
 func decideShipment(cmd command.Command, cur shipment.Shipment, exists bool, now time.Time) (shipment.Shipment, shipment.ChangeType, error) {
-	switch cmd.Kind {
-	case command.KindUpsert:
-		return shipment.Put(cur, exists, cmd.ShipmentID, *cmd.Fields, cmd.IfMatch, now)
-	case command.KindPatch:
-		return shipment.Apply(cur, exists, *cmd.Patch, cmd.IfMatch, now)
-	case command.KindDelete:
-		return shipment.Cancel(cur, exists, cmd.IfMatch, now)
+	spec, ok := command.SpecOf(cmd.Kind)
+	if !ok { // command.Decode refuses unknown kinds, so this is a programming error
+		return shipment.Shipment{}, "", fmt.Errorf("decide: unknown command kind %q", cmd.Kind)
 	}
-	// command.Decode refuses unknown kinds, so this is a programming error.
-	return shipment.Shipment{}, "", fmt.Errorf("decide: unknown command kind %q", cmd.Kind)
+	return spec.Decide(cmd, cur, exists, now)
 }
 
 // deadLettered reports whether op ended because its message was dead-lettered.

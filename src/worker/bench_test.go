@@ -196,7 +196,7 @@ func fillLanes(b *testing.B, q *sqlitebus.Queue, commands, shipments, lanes int)
 			b.Fatal(err)
 		}
 		c := command.Command{OperationID: id, ShipmentID: fmt.Sprintf("ship-%d", (i*7919)%shipments),
-			Kind: command.KindUpsert, Fields: &f, AcceptedAt: time.Now().UTC()}
+			Kind: command.KindUpsert, Payload: f, AcceptedAt: time.Now().UTC()}
 		m, err := c.Message()
 		if err != nil {
 			b.Fatal(err)

@@ -211,8 +211,7 @@ func deadLetterOperation(m *bus.ReceivedMessage, id string, now time.Time) opera
 
 // knownKind returns subject when it is a command kind, "" otherwise.
 func knownKind(subject string) string {
-	switch k := command.Kind(subject); k {
-	case command.KindUpsert, command.KindPatch, command.KindDelete:
+	if _, ok := command.SpecOf(command.Kind(subject)); ok {
 		return subject
 	}
 	return ""

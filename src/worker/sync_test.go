@@ -13,9 +13,9 @@ func TestApplyInline(t *testing.T) {
 	ws := newFakeStore()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	put := command.Command{OperationID: "op-put", ShipmentID: "s1", Kind: command.KindUpsert,
-		Fields: &shipment.Fields{Recipient: "Ada", Destination: "Leeds", WeightGrams: 500, Service: shipment.Standard}}
+		Payload: shipment.Fields{Recipient: "Ada", Destination: "Leeds", WeightGrams: 500, Service: shipment.Standard}}
 	patchMissing := command.Command{OperationID: "op-patch", ShipmentID: "nobody", Kind: command.KindPatch,
-		Patch: &shipment.Patch{Recipient: new("Bea")}}
+		Payload: shipment.Patch{Recipient: new("Bea")}}
 
 	tests := []struct {
 		name        string

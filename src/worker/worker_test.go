@@ -83,14 +83,14 @@ func newCommand(t *testing.T, kind command.Kind, shipmentID string) command.Comm
 func upsert(t *testing.T, shipmentID string, f shipment.Fields) command.Command {
 	t.Helper()
 	c := newCommand(t, command.KindUpsert, shipmentID)
-	c.Fields = &f
+	c.Payload = f
 	return c
 }
 
 func patch(t *testing.T, shipmentID string, p shipment.Patch) command.Command {
 	t.Helper()
 	c := newCommand(t, command.KindPatch, shipmentID)
-	c.Patch = &p
+	c.Payload = p
 	return c
 }
 

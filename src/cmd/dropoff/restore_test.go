@@ -105,7 +105,7 @@ func applyCommands(t *testing.T, w *sqlite.WriteStore, prefix string, n int) {
 			t.Fatal(err)
 		}
 		cmd := command.Command{Kind: command.KindUpsert, ShipmentID: fmt.Sprintf("%s-%d", prefix, i), OperationID: id,
-			AcceptedAt: time.Now(), Fields: &shipment.Fields{Recipient: "Ada", Destination: "1 Main St", WeightGrams: 1200, Service: shipment.Express}}
+			AcceptedAt: time.Now(), Payload: shipment.Fields{Recipient: "Ada", Destination: "1 Main St", WeightGrams: 1200, Service: shipment.Express}}
 		if op, err := worker.Apply(t.Context(), w, cmd, time.Now()); err != nil || op.Status != operation.Succeeded {
 			t.Fatalf("apply %s: %v %+v", cmd.ShipmentID, err, op)
 		}

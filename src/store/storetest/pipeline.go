@@ -35,9 +35,8 @@ func defaultWorkload() workload {
 // workCommand is one command as the worker receives it.
 type workCommand struct {
 	opID, shipmentID string
-	kind             command.Kind
-	fields           shipment.Fields
-	patch            shipment.Patch
+	kind             command.Spec
+	payload          command.Payload
 	ifMatch          int64
 	keyDigest        string
 	requestDigest    string
@@ -120,22 +119,10 @@ func newCommand(rng *rand.Rand, w workload, n, i int, keys *[]string) workComman
 		shipmentID: fmt.Sprintf("p-%03d", n+w.Writers*rng.IntN(owned)),
 		at:         tick(i),
 	}
-	switch r := rng.IntN(100); {
-	case r < 35:
-		c.kind = command.KindUpsert
-		c.fields = shipment.Fields{
-			Recipient: fmt.Sprintf("R%d", rng.IntN(1000)), Destination: fmt.Sprintf("D%d", rng.IntN(1000)),
-			WeightGrams: 1 + rng.IntN(shipment.MaxWeightGrams), Service: randomService(rng),
-		}
-		if rng.IntN(2) == 0 {
-			c.fields.Status = randomStatus(rng)
-		}
-	case r < 80:
-		c.kind = command.KindPatch
-		c.patch = randomPatch(rng)
-	default:
-		c.kind = command.KindDelete
-	}
+	c.kind = pickKind(rng)
+	// The kind's own sample, against a shipment imagined at a random status:
+	// often one the real shipment is not at, so that status moves fail too.
+	c.payload, _ = c.kind.Sample(rng, shipment.Shipment{Status: randomStatus(rng)}, true)
 	if rng.IntN(10) == 0 {
 		c.ifMatch = 1 + rng.Int64N(6)
 	}
@@ -152,8 +139,32 @@ func newCommand(rng *rand.Rand, w workload, n, i int, keys *[]string) workComman
 	return c
 }
 
-func randomService(rng *rand.Rand) shipment.Service {
-	return []shipment.Service{shipment.Standard, shipment.Express}[rng.IntN(2)]
+// kindWeights are how often each kind is drawn, by name; a kind not named
+// (a new one) is drawn as often as a cancel.
+var kindWeights = map[string]int{"put": 35, "patch": 45, "delete": 20}
+
+const otherKindWeight = 20
+
+// pickKind draws a command kind by its weight.
+func pickKind(rng *rand.Rand) command.Spec {
+	specs := command.Specs()
+	weight := func(s command.Spec) int {
+		if w, ok := kindWeights[s.Name]; ok {
+			return w
+		}
+		return otherKindWeight
+	}
+	total := 0
+	for _, s := range specs {
+		total += weight(s)
+	}
+	n := rng.IntN(total)
+	for _, s := range specs {
+		if n -= weight(s); n < 0 {
+			return s
+		}
+	}
+	return specs[len(specs)-1]
 }
 
 // randomStatus favours early statuses, so shipments live a while before
@@ -172,33 +183,14 @@ func randomStatus(rng *rand.Rand) shipment.Status {
 	return shipment.Delivered
 }
 
-func randomPatch(rng *rand.Rand) shipment.Patch {
-	var p shipment.Patch
-	for p == (shipment.Patch{}) {
-		if rng.IntN(3) == 0 {
-			p.Recipient = ptr(fmt.Sprintf("R%d", rng.IntN(1000)))
-		}
-		if rng.IntN(3) == 0 {
-			p.Destination = ptr(fmt.Sprintf("D%d", rng.IntN(1000)))
-		}
-		if rng.IntN(4) == 0 {
-			p.Service = ptr(randomService(rng))
-		}
-		if rng.IntN(3) == 0 {
-			p.Status = ptr(randomStatus(rng))
-		}
-	}
-	return p
-}
-
 // applyCommand is what the worker does with one command, in one transaction:
-// the inbox, the idempotency key, the domain decision, the record. Business
+// the inbox, the idempotency key, the kind's decision, the record. Business
 // failures are recorded as failed operations.
 func applyCommand(ctx context.Context, tx store.WriteTx, c workCommand) error {
 	if _, found, err := tx.Operation(ctx, c.opID); err != nil || found {
 		return err // found: a redelivery, applied already
 	}
-	op := operation.Operation{ID: c.opID, Kind: string(c.kind), ShipmentID: c.shipmentID,
+	op := operation.Operation{ID: c.opID, Kind: string(c.kind.Kind), ShipmentID: c.shipmentID,
 		CreatedAt: c.at.Add(-time.Millisecond), LastUpdatedAt: c.at}
 	var key *store.IdempotencyKey
 	if c.keyDigest != "" {
@@ -219,16 +211,8 @@ func applyCommand(ctx context.Context, tx store.WriteTx, c workCommand) error {
 	if err != nil {
 		return err
 	}
-	var next shipment.Shipment
-	var change shipment.ChangeType
-	switch c.kind {
-	case command.KindUpsert:
-		next, change, err = shipment.Put(cur, exists, c.shipmentID, c.fields, c.ifMatch, c.at)
-	case command.KindPatch:
-		next, change, err = shipment.Apply(cur, exists, c.patch, c.ifMatch, c.at)
-	default:
-		next, change, err = shipment.Cancel(cur, exists, c.ifMatch, c.at)
-	}
+	cmd := command.Command{OperationID: c.opID, ShipmentID: c.shipmentID, Kind: c.kind.Kind, Payload: c.payload, IfMatch: c.ifMatch}
+	next, change, err := c.kind.Decide(cmd, cur, exists, c.at)
 	if err != nil {
 		e, ok := operation.ErrorFor(err)
 		if !ok {
