@@ -24,16 +24,19 @@ var allowed = map[string][]string{
 	"store":           {"shipment", "operation"},
 	"command":         {"shipment", "operation", "bus"},
 	"bus/bustest":     {"bus"},
-	"bus/sqlitebus":   {"bus"},
+	"bus/sqlitebus":   {"bus", "groupcommit"},
 	"bus/servicebus":  {"bus"},
 	"store/storetest": {"store", "shipment", "operation", "command"},
-	"store/sqlite":    {"store", "shipment", "operation"},
+	"store/sqlite":    {"store", "shipment", "operation", "groupcommit"},
 	"store/sqlserver": {"store", "shipment", "operation"},
 	"worker":          {"backoff", "bus", "store", "command", "shipment", "operation"},
 	"projector":       {"backoff", "store"},
 	"httpapi":         {"bus", "store", "command", "shipment", "operation"},
-	"load":            {"shipment"},
+	"load":            {"shipment", "command"},
 	"retention":       {},
+	"groupcommit":     {}, // imported by the two SQLite adapters only
+	"simulate":        {"bus", "store"},
+	"baseline":        {"worker", "httpapi", "store", "command", "operation"},
 }
 
 // domain packages hold plain values any test may build.
@@ -67,8 +70,8 @@ func TestImportDirection(t *testing.T) {
 			if !ours || dep == pkg {
 				continue
 			}
-			if isTest && (strings.HasSuffix(dep, "test") || dep == "bus/sqlitebus" || dep == "store/sqlite" || contains(domain, dep)) {
-				continue // tests may run a suite, use the embedded adapters, or build domain values
+			if isTest && (strings.HasSuffix(dep, "test") || dep == "bus/sqlitebus" || dep == "store/sqlite" || dep == "simulate" || contains(domain, dep)) {
+				continue // tests may run a suite, use the embedded adapters and their simulated latency, or build domain values
 			}
 			if !contains(want, dep) {
 				t.Errorf("%s imports %s: an arrow pointing the wrong way", path, dep)

@@ -20,18 +20,16 @@ type CommandSender interface {
 	Send(ctx context.Context, msgs ...bus.Message) error
 }
 
-// sendTimeout bounds how long a request waits for the queue before it gets a
-// 503: long enough for the SDK's own retries, short of the server's timeouts.
+// sendTimeout bounds how long a request waits for its sink (the queue)
+// before it gets a 503: long enough for the SDK's own retries, short of the
+// server's timeouts.
 const sendTimeout = 15 * time.Second
 
 // commands serves the command kinds' routes (command.Specs): PUT, PATCH and
-// DELETE /v1/shipments/{id}. It checks what needs no state, sends, and
-// answers 202; it reads and writes no database (but for the synchronous
-// baseline's applier, sync.go).
+// DELETE /v1/shipments/{id}. It checks what needs no state and hands the
+// command to its sink: the queue (202), or another way of applying it.
 type commands struct {
-	sender  CommandSender
-	applier CommandApplier // set: the synchronous baseline, see sync.go
-	ttl     time.Duration
+	sink    CommandSink
 	now     func() time.Time
 	newID   func() (string, error)
 	metrics *metrics
@@ -45,18 +43,35 @@ func (h *commands) routes(r gin.IRoutes) {
 }
 
 // handle is every command's path: read and check the common parts and the
-// kind's payload, then send, or answer with a problem.
+// kind's payload, give the command its id, hand it to the sink, and answer
+// only once the sink has returned: the command is safe.
 func (h *commands) handle(c *gin.Context, spec command.Spec) {
 	cmd, err := h.newCommand(c, spec)
+	if err == nil {
+		cmd.AcceptedAt = h.now().UTC()
+		cmd.OperationID, err = h.operationID(cmd)
+	}
 	if err != nil {
 		h.reject(c, err)
 		return
 	}
-	if h.applier != nil {
-		h.applyNow(c, cmd)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), sendTimeout)
+	defer cancel()
+	op, err := h.sink.Accept(ctx, cmd)
+	if err != nil {
+		h.reject(c, err)
 		return
 	}
-	h.send(c, cmd)
+	h.metrics.accepted.WithLabelValues(string(cmd.Kind)).Inc()
+	loc := operationPath(op.ID)
+	c.Header("Location", loc)
+	status := http.StatusOK // applied at once: the body is the result
+	if op.Status == operation.NotStarted {
+		status = http.StatusAccepted
+		c.Header("Operation-Location", loc)
+		c.Header("Retry-After", "1")
+	}
+	writeJSON(c, status, mediaJSON, operationJSON(op))
 }
 
 // payload reads and decodes the kind's body; a kind without a body reads
@@ -90,41 +105,6 @@ func (h *commands) newCommand(c *gin.Context, spec command.Spec) (command.Comman
 	cmd.Traceparent = traceparent(c.Request.Header)
 	cmd.Payload, err = payload(c, spec)
 	return cmd, err
-}
-
-// send sends a checked command and answers 202 only once Send has returned
-// nil: the queue has stored it durably.
-func (h *commands) send(c *gin.Context, cmd command.Command) {
-	var err error
-	cmd.AcceptedAt = h.now().UTC()
-	if cmd.OperationID, err = h.operationID(cmd); err != nil {
-		h.reject(c, err)
-		return
-	}
-	msg, err := cmd.Message()
-	if err != nil {
-		h.reject(c, fmt.Errorf("encode command: %w", err))
-		return
-	}
-	// The message may wait on the queue no longer than the operation TTL, so
-	// that an unrecorded operation older than that is surely gone (operations.go).
-	msg.TimeToLive = h.ttl
-	ctx, cancel := context.WithTimeout(c.Request.Context(), sendTimeout)
-	defer cancel()
-	if err := h.sender.Send(ctx, msg); err != nil {
-		h.reject(c, unavailable("queue", fmt.Errorf("send %s %s: %w", cmd.Kind, cmd.OperationID, err)))
-		return
-	}
-	h.metrics.accepted.WithLabelValues(string(cmd.Kind)).Inc()
-	loc := operationPath(cmd.OperationID)
-	c.Header("Location", loc)
-	c.Header("Operation-Location", loc)
-	c.Header("Retry-After", "1")
-	writeJSON(c, http.StatusAccepted, mediaJSON, Operation{
-		ID: cmd.OperationID, Status: operation.NotStarted, Kind: string(cmd.Kind),
-		ResourceLocation: operation.Operation{ShipmentID: cmd.ShipmentID}.ResourceLocation(),
-		CreatedAt:        cmd.AcceptedAt, LastUpdatedAt: cmd.AcceptedAt,
-	})
 }
 
 // operationID gives a command its operation id: a fresh UUIDv7, or, with an

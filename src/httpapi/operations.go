@@ -51,11 +51,7 @@ func (h *queries) operation(c *gin.Context) {
 		if !op.Status.Terminal() {
 			c.Header("Retry-After", "1")
 		}
-		writeJSON(c, http.StatusOK, mediaJSON, Operation{
-			ID: op.ID, Status: op.Status, Kind: op.Kind, ResourceLocation: op.ResourceLocation(),
-			ResourceVersion: op.ResourceVersion, Error: op.Error,
-			CreatedAt: op.CreatedAt.UTC(), LastUpdatedAt: op.LastUpdatedAt.UTC(),
-		})
+		writeJSON(c, http.StatusOK, mediaJSON, operationJSON(op))
 		return
 	}
 	if !h.mayBeQueued(kind, made) {

@@ -18,11 +18,12 @@ import (
 // Config says which routes to serve and with what. Each dependency left nil
 // leaves its routes out.
 type Config struct {
-	// Sender enables PUT/PATCH/DELETE /v1/shipments/{id} (the command API).
+	// Sender enables the command routes (the command API): each checked
+	// command is sent to the queue, and answered 202.
 	Sender CommandSender
-	// Applier, instead of Sender, applies commands inline and answers 200
-	// with their result: the synchronous baseline (sync.go).
-	Applier CommandApplier
+	// Sink, instead of Sender, is given each checked command: a command API
+	// that applies commands another way (see CommandSink).
+	Sink CommandSink
 	// Queries enables the GET routes (the query API).
 	Queries store.Queries
 	// DeadLetters enables the admin dead-letter routes.
@@ -59,6 +60,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = DefaultReadyTimeout
+	}
+	if cfg.Sender != nil && cfg.Sink != nil {
+		return cfg, errors.New("httpapi: set Sender or Sink, not both")
 	}
 	if cfg.OperationTTL < 0 || cfg.ReadyTimeout < 0 {
 		return cfg, errors.New("httpapi: OperationTTL and ReadyTimeout must not be negative")
@@ -114,9 +118,11 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Registry != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	}
-	if cfg.Sender != nil || cfg.Applier != nil {
-		(&commands{sender: cfg.Sender, applier: cfg.Applier, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID,
-			metrics: m}).routes(e)
+	if cfg.Sink == nil && cfg.Sender != nil {
+		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL}
+	}
+	if cfg.Sink != nil {
+		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m}).routes(e)
 	}
 	if cfg.Queries != nil {
 		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e)

@@ -39,7 +39,7 @@ func (w *Worker) apply(ctx context.Context, cmd command.Command) (result, error)
 	now := w.cfg.Now()
 	var res result
 	err := w.store.Update(uctx, func(ctx context.Context, tx store.WriteTx) error {
-		rec, applied, err := decide(ctx, tx, cmd, now)
+		rec, applied, err := Decide(ctx, tx, cmd, now)
 		if err != nil {
 			return err
 		}
@@ -62,9 +62,14 @@ func (w *Worker) apply(ctx context.Context, cmd command.Command) (result, error)
 	return res, nil
 }
 
-// decide reads what it needs inside tx and returns the record the command
-// leaves behind, or applied=true when the inbox shows it was processed before.
-func decide(ctx context.Context, tx store.WriteTx, cmd command.Command, now time.Time) (rec store.Record, applied bool, err error) {
+// Decide is the body of a command's write transaction: it reads what it
+// needs inside tx (the inbox, the Idempotency-Key, the shipment) and returns
+// the record the command leaves behind, or applied=true when the inbox shows
+// it was processed before. A business failure is a record of a Failed
+// operation; an error means the transaction must not commit. The worker runs
+// it for every message; anything else that applies a command (a synchronous
+// command API) runs it too, so that both decide alike.
+func Decide(ctx context.Context, tx store.WriteTx, cmd command.Command, now time.Time) (rec store.Record, applied bool, err error) {
 	prev, found, err := tx.Operation(ctx, cmd.OperationID)
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("load operation: %w", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
-	"github.com/dropoff-dev/dropoff/src/store"
+	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store/sqlite"
 	"github.com/dropoff-dev/dropoff/src/worker"
 )
@@ -105,7 +105,7 @@ func cpuTime() time.Duration {
 
 // BenchmarkCapacity is the capacity model of docs/capacity.md: one worker
 // replica over a bus whose every operation waits its Service Bus round trips
-// (bus.Remote) and a write database whose every command waits the six round
+// (simulate.Remote) and a write database whose every command waits the six round
 // trips SQL Server takes (docs/performance.md), the embedded stores
 // underneath. It measures commands applied per second over a window, with a
 // backlog spread over 100,000 shipments, for sessions per shipment (with
@@ -158,8 +158,8 @@ func runCapacity(b *testing.B, rtt time.Duration, sessions, lanes int, idle time
 	}
 	defer ws.Close()
 	fillLanes(b, q, commands, shipments, lanes)
-	remote := bus.Remote{RTT: rtt}
-	w, err := worker.New(remote.Receiver(q), store.Delayed{WriteStore: ws, Delay: 6 * rtt}, worker.Config{
+	remote := simulate.Remote{RTT: rtt}
+	w, err := worker.New(remote.Receiver(q), simulate.Delayed{WriteStore: ws, Delay: 6 * rtt}, worker.Config{
 		MaxSessions: sessions, AcceptTimeout: 30 * time.Second, IdleTimeout: idle, MaxSessionHold: 30 * time.Second,
 	})
 	if err != nil {

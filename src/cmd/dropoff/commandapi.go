@@ -6,12 +6,13 @@ import (
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/simulate"
 )
 
 // startCommandAPI enables the command routes: validate, send to the queue, 202.
 // The command API writes no database.
 func startCommandAPI(ctx context.Context, p *process) error {
-	if p.cfg.Mode == modeSync {
+	if p.roles.sync {
 		return startSyncCommandAPI(ctx, p)
 	}
 	q, err := p.queue(ctx)
@@ -21,7 +22,7 @@ func startCommandAPI(ctx context.Context, p *process) error {
 	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-send", Check: q.PingSend})
 	var s bus.Sender = q
 	if p.cfg.SimulateBusRTT > 0 {
-		s = bus.Remote{RTT: p.cfg.SimulateBusRTT}.Sender(s)
+		s = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Sender(s)
 	}
 	if p.cfg.SessionLanes > 0 {
 		s = lanedSender{Sender: s, lanes: p.cfg.SessionLanes}

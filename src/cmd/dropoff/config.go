@@ -61,12 +61,12 @@ type config struct {
 
 	// SessionLanes > 0 spreads shipments over that many sessions
 	// (commandapi.go); SimulateBusRTT makes every bus operation wait its
-	// round trips (bus.Remote), for the capacity model.
+	// round trips (simulate.Remote), for the capacity model.
 	SessionLanes   int
 	SimulateBusRTT time.Duration
 
 	// Mode is async (the default: 202, applied by the worker) or sync (the
-	// baseline: applied inside the request, 200 with the result; sync.go).
+	// baseline: applied inside the request, 200 with the result; package baseline).
 	Mode string
 	// InjectWriteDelay slows every write transaction, in either mode (sync.go).
 	InjectWriteDelay time.Duration

@@ -168,7 +168,7 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- start(sctx, c, newLogger(c, stderr), roles{command: true, worker: true, projector: true, query: true})
+		done <- start(sctx, c, newLogger(c, stderr), rolesOf("serve", mode))
 	}()
 	defer func() {
 		stop()

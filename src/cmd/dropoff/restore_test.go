@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/baseline"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/projector"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
 	"github.com/dropoff-dev/dropoff/src/store/sqlite"
-	"github.com/dropoff-dev/dropoff/src/worker"
 )
 
 // switchFeed is a change feed whose write database can be swapped under a
@@ -106,7 +106,7 @@ func applyCommands(t *testing.T, w *sqlite.WriteStore, prefix string, n int) {
 		}
 		cmd := command.Command{Kind: command.KindUpsert, ShipmentID: fmt.Sprintf("%s-%d", prefix, i), OperationID: id,
 			AcceptedAt: time.Now(), Payload: shipment.Fields{Recipient: "Ada", Destination: "1 Main St", WeightGrams: 1200, Service: shipment.Express}}
-		if op, err := worker.Apply(t.Context(), w, cmd, time.Now()); err != nil || op.Status != operation.Succeeded {
+		if op, err := baseline.Apply(t.Context(), w, cmd, time.Now()); err != nil || op.Status != operation.Succeeded {
 			t.Fatalf("apply %s: %v %+v", cmd.ShipmentID, err, op)
 		}
 	}

@@ -24,22 +24,11 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || isHelp(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
-	var r roles
 	switch cmd {
 	case "help", "-h", "-help", "--help":
 		printHelp(stdout)
 		return nil
-	case "serve":
-		r = roles{command: true, worker: true, projector: true, query: true}
-	case "command-api":
-		r = roles{command: true}
-	case "worker":
-		r = roles{worker: true}
-	case "projector":
-		r = roles{projector: true}
-	case "query-api":
-		r = roles{query: true}
-	case "migrate", "createdb":
+	case "serve", "command-api", "worker", "projector", "query-api", "migrate", "createdb":
 	case "load":
 		return runLoad(ctx, args, getenv, stdout, stderr)
 	case "dbinit":
@@ -58,7 +47,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "createdb":
 		return createDatabases(ctx, c, logger)
 	}
-	err = start(ctx, c, logger, r)
+	err = start(ctx, c, logger, rolesOf(cmd, c.Mode))
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

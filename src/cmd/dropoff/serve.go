@@ -18,15 +18,42 @@ import (
 	"github.com/dropoff-dev/dropoff/src/httpapi"
 )
 
-// roles says which of the four roles a process runs.
-type roles struct{ command, worker, projector, query bool }
+// roles says which of the four roles a process runs. sync: the command API
+// is the synchronous baseline (--mode sync), which applies each command
+// itself; a process running it runs no worker.
+type roles struct{ command, worker, projector, query, sync bool }
+
+// rolesOf is the roles of a subcommand, in mode.
+func rolesOf(cmd, mode string) roles {
+	var r roles
+	switch cmd {
+	case "serve":
+		r = roles{command: true, worker: true, projector: true, query: true}
+	case "command-api":
+		r = roles{command: true}
+	case "worker":
+		r = roles{worker: true}
+	case "projector":
+		r = roles{projector: true}
+	case "query-api":
+		r = roles{query: true}
+	}
+	if r.command && mode == modeSync {
+		r.worker, r.sync = false, true // no queue, nothing for a worker to do
+	}
+	return r
+}
 
 func (r roles) String() string {
 	s := ""
+	command := "command-api"
+	if r.sync {
+		command = "command-api (the synchronous baseline: no queue, no worker)"
+	}
 	for _, x := range []struct {
 		on   bool
 		name string
-	}{{r.command, "command-api"}, {r.worker, "worker"}, {r.projector, "projector"}, {r.query, "query-api"}} {
+	}{{r.command, command}, {r.worker, "worker"}, {r.projector, "projector"}, {r.query, "query-api"}} {
 		if x.on {
 			if s != "" {
 				s += ","
@@ -150,10 +177,6 @@ func start(ctx context.Context, c config, logger *slog.Logger, r roles) (err err
 		p.waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
 	defer func() { err = errors.Join(err, p.close()) }()
-	if c.Mode == modeSync {
-		r.worker = false // the command API applies commands itself (sync.go)
-	}
-
 	h := &switchHandler{}
 	h.set(httpapi.Starting(func() string { return p.waiting.Load().(string) }))
 	p.serveHTTP(gctx, ln, h, r)

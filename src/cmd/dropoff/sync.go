@@ -4,10 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/dropoff-dev/dropoff/src/command"
-	"github.com/dropoff-dev/dropoff/src/operation"
+	"github.com/dropoff-dev/dropoff/src/baseline"
+	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store"
-	"github.com/dropoff-dev/dropoff/src/worker"
 )
 
 // The two modes (--mode). async is Dropoff: the command API sends, the
@@ -19,33 +18,23 @@ const (
 	modeSync  = "sync"
 )
 
-// startSyncCommandAPI enables the command routes of the synchronous
-// baseline: validate exactly as the asynchronous API does, apply, answer 200
-// with the result.
+// startSyncCommandAPI serves the command routes of the synchronous
+// baseline (package baseline): validate exactly as the asynchronous API
+// does, apply, answer 200 with the result.
 func startSyncCommandAPI(ctx context.Context, p *process) error {
 	w, err := p.writeDB(ctx)
 	if err != nil {
 		return err
 	}
-	p.http.Applier = inlineApplier{ws: w, now: time.Now}
+	p.http.Sink = baseline.Sink{Store: w}
 	return nil
-}
-
-// inlineApplier applies a command to the write store with worker.Apply.
-type inlineApplier struct {
-	ws  store.WriteStore
-	now func() time.Time
-}
-
-func (a inlineApplier) Apply(ctx context.Context, cmd command.Command) (operation.Operation, error) {
-	return worker.Apply(ctx, a.ws, cmd, a.now())
 }
 
 // delayedWriteDB is a write database whose transactions wait first
 // (--inject-write-delay); the feed and everything else are untouched.
 type delayedWriteDB struct {
 	writeDB
-	delayed store.Delayed
+	delayed simulate.Delayed
 }
 
 // withWriteDelay slows w's transactions by d; d = 0 leaves w as it is.
@@ -53,7 +42,7 @@ func withWriteDelay(w writeDB, d time.Duration) writeDB {
 	if d <= 0 {
 		return w
 	}
-	return delayedWriteDB{writeDB: w, delayed: store.Delayed{WriteStore: w, Delay: d}}
+	return delayedWriteDB{writeDB: w, delayed: simulate.Delayed{WriteStore: w, Delay: d}}
 }
 
 func (d delayedWriteDB) Update(ctx context.Context, fn func(context.Context, store.WriteTx) error) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/worker"
 )
 
@@ -28,7 +29,7 @@ func startWorker(ctx context.Context, p *process) error {
 	cfg.DeadLetters = q
 	var r bus.Receiver = q
 	if p.cfg.SimulateBusRTT > 0 {
-		r = bus.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
+		r = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
 	}
 	wk, err := worker.New(r, w, cfg)
 	if err != nil {

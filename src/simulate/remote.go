@@ -1,8 +1,10 @@
-package bus
+package simulate
 
 import (
 	"context"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/bus"
 )
 
 // Remote makes a local bus behave, in time, like one across a network: every
@@ -46,17 +48,17 @@ func (r Remote) wait(ctx context.Context, n int) error {
 }
 
 // Sender wraps s: each Send waits a round trip first.
-func (r Remote) Sender(s Sender) Sender { return remoteSender{s, r} }
+func (r Remote) Sender(s bus.Sender) bus.Sender { return remoteSender{s, r} }
 
 // Receiver wraps rc: its sessions and their operations wait their round trips.
-func (r Remote) Receiver(rc Receiver) Receiver { return remoteReceiver{rc, r} }
+func (r Remote) Receiver(rc bus.Receiver) bus.Receiver { return remoteReceiver{rc, r} }
 
 type remoteSender struct {
-	Sender
+	bus.Sender
 	r Remote
 }
 
-func (s remoteSender) Send(ctx context.Context, msgs ...Message) error {
+func (s remoteSender) Send(ctx context.Context, msgs ...bus.Message) error {
 	if err := s.r.wait(ctx, SendRoundTrips); err != nil {
 		return err
 	}
@@ -64,11 +66,11 @@ func (s remoteSender) Send(ctx context.Context, msgs ...Message) error {
 }
 
 type remoteReceiver struct {
-	Receiver
+	bus.Receiver
 	r Remote
 }
 
-func (rc remoteReceiver) AcceptNextSession(ctx context.Context) (Session, error) {
+func (rc remoteReceiver) AcceptNextSession(ctx context.Context) (bus.Session, error) {
 	s, err := rc.Receiver.AcceptNextSession(ctx)
 	if err != nil {
 		return nil, err
@@ -83,13 +85,13 @@ func (rc remoteReceiver) AcceptNextSession(ctx context.Context) (Session, error)
 }
 
 type remoteSession struct {
-	Session
+	bus.Session
 	r Remote
 }
 
 // Receive costs a round trip for the messages it returns; an idle receive
 // costs only its wait.
-func (s remoteSession) Receive(ctx context.Context, max int) ([]*ReceivedMessage, error) {
+func (s remoteSession) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage, error) {
 	msgs, err := s.Session.Receive(ctx, max)
 	if err == nil && len(msgs) > 0 {
 		_ = s.r.wait(context.WithoutCancel(ctx), ReceiveRoundTrips) // they are delivered: hand them over
@@ -97,21 +99,21 @@ func (s remoteSession) Receive(ctx context.Context, max int) ([]*ReceivedMessage
 	return msgs, err
 }
 
-func (s remoteSession) Complete(ctx context.Context, m *ReceivedMessage) error {
+func (s remoteSession) Complete(ctx context.Context, m *bus.ReceivedMessage) error {
 	if err := s.r.wait(ctx, SettleRoundTrips); err != nil {
 		return err
 	}
 	return s.Session.Complete(ctx, m)
 }
 
-func (s remoteSession) Abandon(ctx context.Context, m *ReceivedMessage) error {
+func (s remoteSession) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
 	if err := s.r.wait(ctx, SettleRoundTrips); err != nil {
 		return err
 	}
 	return s.Session.Abandon(ctx, m)
 }
 
-func (s remoteSession) DeadLetter(ctx context.Context, m *ReceivedMessage, reason, description string) error {
+func (s remoteSession) DeadLetter(ctx context.Context, m *bus.ReceivedMessage, reason, description string) error {
 	if err := s.r.wait(ctx, SettleRoundTrips); err != nil {
 		return err
 	}

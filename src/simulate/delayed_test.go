@@ -1,4 +1,4 @@
-package store_test
+package simulate_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
 
@@ -23,7 +24,7 @@ func (s *countingStore) Update(ctx context.Context, fn func(context.Context, sto
 func TestDelayedWaitsBeforeUpdate(t *testing.T) {
 	inner := &countingStore{}
 	const delay = 30 * time.Millisecond
-	d := store.Delayed{WriteStore: inner, Delay: delay}
+	d := simulate.Delayed{WriteStore: inner, Delay: delay}
 	start := time.Now()
 	var ranAfter time.Duration
 	err := d.Update(t.Context(), func(context.Context, store.WriteTx) error {
@@ -43,7 +44,7 @@ func TestDelayedWaitsBeforeUpdate(t *testing.T) {
 
 func TestDelayedStopsWithContext(t *testing.T) {
 	inner := &countingStore{}
-	d := store.Delayed{WriteStore: inner, Delay: time.Hour}
+	d := simulate.Delayed{WriteStore: inner, Delay: time.Hour}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err := d.Update(ctx, func(context.Context, store.WriteTx) error { return nil })
@@ -58,7 +59,7 @@ func TestDelayedStopsWithContext(t *testing.T) {
 func TestDelayedZeroIsPassThrough(t *testing.T) {
 	inner := &countingStore{}
 	want := errors.New("fn failed")
-	err := store.Delayed{WriteStore: inner}.Update(t.Context(), func(context.Context, store.WriteTx) error { return want })
+	err := simulate.Delayed{WriteStore: inner}.Update(t.Context(), func(context.Context, store.WriteTx) error { return want })
 	if !errors.Is(err, want) {
 		t.Errorf("got error %v, want %v", err, want)
 	}

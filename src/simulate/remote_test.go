@@ -1,4 +1,4 @@
-package bus_test
+package simulate_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/simulate"
 )
 
 type nopSender struct{ sent int }
@@ -16,7 +17,7 @@ func (s *nopSender) Send(context.Context, ...bus.Message) error { s.sent++; retu
 // nothing.
 func TestRemoteSendWaitsItsRoundTrip(t *testing.T) {
 	inner := &nopSender{}
-	s := bus.Remote{RTT: 20 * time.Millisecond}.Sender(inner)
+	s := simulate.Remote{RTT: 20 * time.Millisecond}.Sender(inner)
 	start := time.Now()
 	if err := s.Send(t.Context(), bus.Message{}); err != nil {
 		t.Fatal(err)

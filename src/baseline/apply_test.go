@@ -1,16 +1,39 @@
-package worker
+package baseline
 
 import (
+	"context"
+	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
+	"github.com/dropoff-dev/dropoff/src/store"
+	"github.com/dropoff-dev/dropoff/src/store/sqlite"
 )
 
+// openStore is a real write store in the test's directory.
+func openStore(t *testing.T) *sqlite.WriteStore {
+	t.Helper()
+	ws, err := sqlite.OpenWriteStore(t.Context(), filepath.Join(t.TempDir(), "write.db"), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// downStore is a write store whose database is unreachable.
+type downStore struct{ store.WriteStore }
+
+func (downStore) Update(context.Context, func(context.Context, store.WriteTx) error) error {
+	return errors.New("database unreachable")
+}
+
 func TestApplyInline(t *testing.T) {
-	ws := newFakeStore()
+	ws := openStore(t)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	put := command.Command{OperationID: "op-put", ShipmentID: "s1", Kind: command.KindUpsert,
 		Payload: shipment.Fields{Recipient: "Ada", Destination: "Leeds", WeightGrams: 500, Service: shipment.Standard}}
@@ -47,19 +70,27 @@ func TestApplyInline(t *testing.T) {
 			}
 		})
 	}
-	if got := len(ws.changes()); got != 2 {
+	changes, err := ws.ReadChanges(t.Context(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(changes); got != 2 {
 		t.Errorf("got %d change-feed entries, want 2 (the put and the failed patch, once each)", got)
 	}
 }
 
 func TestApplyStoreDown(t *testing.T) {
-	ws := newFakeStore()
-	ws.setDown(true)
+	ws := openStore(t)
 	cmd := command.Command{OperationID: "op", ShipmentID: "s1", Kind: command.KindDelete}
-	if _, err := Apply(t.Context(), ws, cmd, time.Now()); err == nil {
+	if _, err := Apply(t.Context(), downStore{ws}, cmd, time.Now()); err == nil {
 		t.Fatal("got no error from a store that is down, want one")
 	}
-	if got := ws.operationCount(); got != 0 {
-		t.Errorf("got %d operations recorded, want 0", got)
+	var found bool
+	err := ws.Update(t.Context(), func(ctx context.Context, tx store.WriteTx) (err error) {
+		_, found, err = tx.Operation(ctx, "op")
+		return err
+	})
+	if err != nil || found {
+		t.Errorf("operation recorded: %v (%v), want none", found, err)
 	}
 }

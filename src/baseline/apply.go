@@ -1,4 +1,4 @@
-package worker
+package baseline
 
 import (
 	"context"
@@ -9,21 +9,17 @@ import (
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
+	"github.com/dropoff-dev/dropoff/src/worker"
 )
-
-// This file lets a command be applied without the bus: the synchronous
-// baseline that Dropoff's asynchronous design is measured against (dropoff
-// load --compare). It runs the very same transaction as a worker does — the
-// inbox, the Idempotency-Key, the domain's decision and the record — so the
-// only difference between the two modes is where the client waits.
 
 // conflictRetries is how often Apply retries a transaction that raced
 // another write (store.ErrConflict). A worker retries through the bus
 // instead; a request has no bus, so it retries here, a few times only.
 const conflictRetries = 3
 
-// Apply runs cmd in one write transaction on ws and returns the operation it
-// ended in: Succeeded, or Failed with a business error. An operation applied
+// Apply runs cmd in one write transaction on ws, the worker's own
+// (worker.Decide), and returns the operation it ended in: Succeeded, or
+// Failed with a business error. An operation applied
 // before (the same operation id: a retried Idempotency-Key) is not applied
 // again; its recorded outcome is returned. An error means nothing was kept.
 func Apply(ctx context.Context, ws store.WriteStore, cmd command.Command, now time.Time) (operation.Operation, error) {
@@ -41,7 +37,7 @@ func Apply(ctx context.Context, ws store.WriteStore, cmd command.Command, now ti
 func applyOnce(ctx context.Context, ws store.WriteStore, cmd command.Command, now time.Time) (operation.Operation, error) {
 	var op operation.Operation
 	err := ws.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
-		rec, applied, err := decide(ctx, tx, cmd, now)
+		rec, applied, err := worker.Decide(ctx, tx, cmd, now)
 		if err != nil {
 			return err
 		}

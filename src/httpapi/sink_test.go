@@ -13,15 +13,16 @@ import (
 	"github.com/dropoff-dev/dropoff/src/operation"
 )
 
-// fakeApplier records the commands it applies and answers with result, or err.
-type fakeApplier struct {
+// fakeSink applies the commands it is given at once: it records them and
+// answers with result, or err.
+type fakeSink struct {
 	mu     sync.Mutex
 	cmds   []command.Command
 	result func(command.Command) operation.Operation
 	err    error
 }
 
-func (a *fakeApplier) Apply(_ context.Context, cmd command.Command) (operation.Operation, error) {
+func (a *fakeSink) Accept(_ context.Context, cmd command.Command) (operation.Operation, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cmds = append(a.cmds, cmd)
@@ -31,19 +32,20 @@ func (a *fakeApplier) Apply(_ context.Context, cmd command.Command) (operation.O
 	return a.result(cmd), nil
 }
 
-func (a *fakeApplier) applied() []command.Command {
+func (a *fakeSink) applied() []command.Command {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]command.Command(nil), a.cmds...)
 }
 
-// syncHarness serves the command routes with an applier instead of a sender.
-func syncHarness(t *testing.T, a *fakeApplier) *harness {
+// sinkHarness serves the command routes with a sink that applies commands
+// at once, instead of a sender.
+func sinkHarness(t *testing.T, a *fakeSink) *harness {
 	t.Helper()
-	return newHarness(t, func(c *Config) { c.Sender, c.Applier = nil, a })
+	return newHarness(t, func(c *Config) { c.Sender, c.Sink = nil, a })
 }
 
-func TestSyncCommandAnswersWithResult(t *testing.T) {
+func TestSinkAppliedAtOnceAnswersWithResult(t *testing.T) {
 	failed := &operation.Error{Code: operation.CodeNotFound, Message: "no such shipment"}
 	tests := []struct {
 		name string
@@ -69,8 +71,8 @@ func TestSyncCommandAnswersWithResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &fakeApplier{result: tt.op}
-			h := syncHarness(t, a)
+			a := &fakeSink{result: tt.op}
+			h := sinkHarness(t, a)
 			w := h.do(t, tt.req)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
@@ -91,9 +93,9 @@ func TestSyncCommandAnswersWithResult(t *testing.T) {
 	}
 }
 
-func TestSyncCommandChecksInputFirst(t *testing.T) {
-	a := &fakeApplier{result: func(command.Command) operation.Operation { return operation.Operation{} }}
-	h := syncHarness(t, a)
+func TestSinkGetsOnlyCheckedCommands(t *testing.T) {
+	a := &fakeSink{result: func(command.Command) operation.Operation { return operation.Operation{} }}
+	h := sinkHarness(t, a)
 	w := h.do(t, req{method: "PUT", target: "/v1/shipments/s-1", body: `{"recipient":""}`,
 		header: map[string]string{"Content-Type": "application/json"}})
 	if w.Code != http.StatusBadRequest && w.Code != http.StatusUnprocessableEntity {
@@ -104,11 +106,25 @@ func TestSyncCommandChecksInputFirst(t *testing.T) {
 	}
 }
 
-func TestSyncCommandStoreDown(t *testing.T) {
-	a := &fakeApplier{err: errors.New("database unreachable")}
-	h := syncHarness(t, a)
+func TestSinkDependencyDown(t *testing.T) {
+	a := &fakeSink{err: Unavailable("write database", errors.New("database unreachable"))}
+	h := sinkHarness(t, a)
 	w := h.do(t, req{method: "DELETE", target: "/v1/shipments/s-1"})
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("status: got %d, want 503", w.Code)
+	}
+}
+
+// A sink's error that is not a dependency's is a bug: 500, not 503.
+func TestSinkBugIsInternal(t *testing.T) {
+	h := sinkHarness(t, &fakeSink{err: errors.New("nil map")})
+	if w := h.do(t, req{method: "DELETE", target: "/v1/shipments/s-1"}); w.Code != http.StatusInternalServerError {
+		t.Errorf("status: got %d, want 500", w.Code)
+	}
+}
+
+func TestSenderAndSinkExcludeEachOther(t *testing.T) {
+	if _, err := New(Config{Sender: &fakeSender{}, Sink: &fakeSink{}}); err == nil {
+		t.Error("New took both a Sender and a Sink")
 	}
 }
