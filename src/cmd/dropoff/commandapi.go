@@ -9,17 +9,25 @@ import (
 	"github.com/dropoff-dev/dropoff/src/simulate"
 )
 
-// startCommandAPI enables the command routes: validate, send to the queue, 202.
+// commandAPI is what the command role gives the API: where commands go
+// (the queue's sender, or with --mode sync the baseline's sink) and its
+// readiness checks.
+type commandAPI struct {
+	sender bus.Sender
+	sink   httpapi.CommandSink
+	ready  []httpapi.ReadyCheck
+}
+
+// startCommandAPI is the command role: validate, send to the queue, 202.
 // The command API writes no database.
-func startCommandAPI(ctx context.Context, p *process) error {
+func startCommandAPI(ctx context.Context, p *process) (commandAPI, error) {
 	if p.roles.sync {
 		return startSyncCommandAPI(ctx, p)
 	}
 	q, err := p.queue(ctx)
 	if err != nil {
-		return err
+		return commandAPI{}, err
 	}
-	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-send", Check: q.PingSend})
 	var s bus.Sender = q
 	if p.cfg.SimulateBusRTT > 0 {
 		s = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Sender(s)
@@ -27,8 +35,7 @@ func startCommandAPI(ctx context.Context, p *process) error {
 	if p.cfg.SessionLanes > 0 {
 		s = lanedSender{Sender: s, lanes: p.cfg.SessionLanes}
 	}
-	p.http.Sender = s
-	return nil
+	return commandAPI{sender: s, ready: []httpapi.ReadyCheck{{Name: "queue-send", Check: q.PingSend}}}, nil
 }
 
 // lanedSender puts each command in its shipment's lane (command.Lane)

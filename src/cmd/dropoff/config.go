@@ -70,10 +70,6 @@ type config struct {
 	Mode string
 	// InjectWriteDelay slows every write transaction, in either mode (sync.go).
 	InjectWriteDelay time.Duration
-
-	// onListen, when set, is told the URL the HTTP server listens on, once it
-	// does; dropoff load uses it to drive a system it started itself (load.go).
-	onListen func(url string, p *process)
 }
 
 // setting is one flag with its environment variable, and the roles that

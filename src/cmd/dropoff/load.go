@@ -140,7 +140,9 @@ func runCompare(ctx context.Context, f loadFlags, getenv func(string) string, st
 }
 
 // loadInProcess starts all roles on embedded stores in a temporary
-// directory, runs the load against them, and shuts them down.
+// directory, in this process, runs the load against them, and shuts them
+// down. The run is observed as one in a process of its own is
+// (observeServer): over HTTP, and through the SQLite files.
 func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time.Duration, getenv func(string) string, stderr io.Writer) (rep load.Report, err error) {
 	dir, err := os.MkdirTemp("", "dropoff-load-")
 	if err != nil {
@@ -158,51 +160,26 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	c.ServiceBusNamespace, c.ServiceBusConnectionString, c.WriteDB, c.ReadDB = "", "", "", ""
 	c.LogLevel, c.ShutdownTimeout = "warn", 10*time.Second
 	cfg.Server = "this process, with the generator (--in-process)"
-	type listening struct {
-		url string
-		p   *process
-	}
-	up := make(chan listening, 1)
-	c.onListen = func(url string, p *process) { up <- listening{url, p} }
 
 	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- start(sctx, c, newLogger(c, stderr), rolesOf("serve", mode))
-	}()
+	m := newMain(c, newLogger(c, stderr), rolesOf("serve", mode))
+	if err := m.Open(sctx); err != nil {
+		stop()
+		return rep, fmt.Errorf("start in-process dropoff: %w", err)
+	}
 	defer func() {
 		stop()
-		if serr := <-done; serr != nil && !errors.Is(serr, context.Canceled) {
+		if serr := m.Wait(); serr != nil && !errors.Is(serr, context.Canceled) {
 			err = errors.Join(err, fmt.Errorf("in-process dropoff: %w", serr))
 		}
 	}()
-	var l listening
 	select {
-	case l = <-up:
-	case err := <-done:
-		done <- err // for the deferred wait
-		return rep, fmt.Errorf("start in-process dropoff: %w", err)
+	case <-m.Ready():
+	case <-m.Done():
+		return rep, fmt.Errorf("start in-process dropoff: %w", m.Wait())
 	}
-	cfg.Target = l.url
-	cfg.Commits = func() int64 { return commitsOf(l.p.q) + commitsOf(l.p.w) + commitsOf(l.p.p) }
-	cfg.ServerCPU = processCPU
-	cfg.Applied = func() int64 {
-		head, err := l.p.w.Head(ctx) // SQLite's feed positions are dense: one per applied command
-		if err != nil {
-			return 0
-		}
-		return head
-	}
-	cfg.CheckProjection = func(ctx context.Context) (int, error) { return compareProjection(ctx, l.p.w, l.p.p) }
-	return load.Run(ctx, cfg)
-}
-
-// commitsOf is a store's commit count, 0 when it keeps none (or is not open).
-func commitsOf(s any) int64 {
-	if c, ok := s.(committer); ok {
-		return c.Commits()
-	}
-	return 0
+	cfg.Target = m.URL()
+	return observeServer(ctx, cfg, dir, processCPU)
 }
 
 // compareProjection lists every live shipment of the write database and of

@@ -24,10 +24,7 @@ import (
 // its own on embedded stores in a temporary directory, runs the load against
 // it over loopback, and stops it. The generator's CPU is then not the
 // server's, and a profile or the process's own metrics show the server
-// alone. The run is verified as in-process: this process opens the two
-// SQLite files beside the server (SQLite lets processes share them) to read
-// the feed's head and compare the projection with the write database, and
-// reads the server's commit counters from its /metrics.
+// alone.
 func loadOwnProcess(ctx context.Context, cfg load.Config, mode string, delay time.Duration, getenv func(string) string, stderr io.Writer) (rep load.Report, err error) {
 	dir, err := os.MkdirTemp("", "dropoff-load-")
 	if err != nil {
@@ -39,7 +36,20 @@ func loadOwnProcess(ctx context.Context, cfg load.Config, mode string, delay tim
 		return rep, err
 	}
 	defer func() { err = errors.Join(err, srv.stop()) }()
+	cfg.Target = srv.url
+	cfg.Server = fmt.Sprintf("its own process (pid %d)", srv.cmd.Process.Pid)
+	return observeServer(ctx, cfg, dir, func() time.Duration {
+		return time.Duration(serverMetric(ctx, srv.url, "process_cpu_seconds_total") * float64(time.Second))
+	})
+}
 
+// observeServer runs the load against the Dropoff at cfg.Target, whose
+// embedded stores are in dir, and watches it from outside: this process
+// opens the two SQLite files beside the server (SQLite lets processes share
+// them) to read the feed's head and compare the projection with the write
+// database, and reads the server's commit counters from its /metrics.
+// serverCPU is the server's CPU time so far.
+func observeServer(ctx context.Context, cfg load.Config, dir string, serverCPU func() time.Duration) (rep load.Report, err error) {
 	w, err := sqlite.OpenWriteStore(ctx, filepath.Join(dir, "write.db"), sqlite.Config{})
 	if err != nil {
 		return rep, fmt.Errorf("open the server's write database: %w", err)
@@ -51,14 +61,10 @@ func loadOwnProcess(ctx context.Context, cfg load.Config, mode string, delay tim
 	}
 	defer p.Close()
 
-	cfg.Target = srv.url
-	cfg.Server = fmt.Sprintf("its own process (pid %d)", srv.cmd.Process.Pid)
 	cfg.Commits = func() int64 {
-		return int64(serverMetric(ctx, srv.url, "dropoff_sqlitebus_commits_total", "dropoff_sqlite_commits_total"))
+		return int64(serverMetric(ctx, cfg.Target, "dropoff_sqlitebus_commits_total", "dropoff_sqlite_commits_total"))
 	}
-	cfg.ServerCPU = func() time.Duration {
-		return time.Duration(serverMetric(ctx, srv.url, "process_cpu_seconds_total") * float64(time.Second))
-	}
+	cfg.ServerCPU = serverCPU
 	cfg.Applied = func() int64 {
 		head, err := w.Head(ctx) // SQLite's feed positions are dense: one per applied command
 		if err != nil {

@@ -128,17 +128,25 @@ func (o opener) serviceBus(ctx context.Context) (queue, func() error, error) {
 	}, nil
 }
 
-// writeDB is the write store with its change feed.
+// writeDB is the write store with its change feed, and what retention does
+// with them: trim the worker's inbox and the applied feed, give space back.
 type writeDB interface {
 	store.WriteStore
 	store.Feed
+	store.OperationTrimmer
+	store.KeyTrimmer
+	store.FeedTrimmer
+	store.Compacter
 	Close() error
 }
 
-// projectionDB is the projection, for the projector and the query API.
+// projectionDB is the projection, for the projector and the query API, and
+// what retention does with it.
 type projectionDB interface {
 	store.Projection
 	store.Queries
+	store.OperationTrimmer
+	store.Compacter
 	Close() error
 }
 
@@ -216,7 +224,7 @@ func (o opener) projectionDB(ctx context.Context, db database) (projectionDB, er
 // countCommits exports an embedded database's commits as
 // dropoff_sqlite_commits_total{database}: each is an fsync, and commits per
 // command show the group commit at work (dropoff load reads them).
-func (o opener) countCommits(database string, c committer) {
+func (o opener) countCommits(database string, c interface{ Commits() int64 }) {
 	if o.reg == nil {
 		return
 	}

@@ -211,20 +211,19 @@ func TestWaitingForTheDatabaseIsAliveButNotReady(t *testing.T) {
 	}
 	closed := ln.Addr().String() // nothing listens here once closed
 	ln.Close()
-	sink := &logSink{url: make(chan string, 1), msg: "dropoff is listening"}
+	sink := &logSink{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	args := []string{"projector", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json",
 		"--write-db", "sqlserver://" + closed + "?database=write&dial+timeout=1"}
-	go func() { done <- run(ctx, args, func(string) string { return "" }, io.Discard, sink) }()
-	var url string
-	select {
-	case url = <-sink.url:
-	case err := <-done:
-		t.Fatalf("projector exited: %v\n%s", err, sink)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("projector did not listen within 30s:\n%s", sink)
+	c, err := parseConfig(args[0], args[1:], func(string) string { return "" }, sink)
+	if err != nil {
+		t.Fatal(err)
 	}
+	m := newMain(c, newLogger(c, sink), rolesOf(args[0], c.Mode))
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	url := m.URL() // it listens at once, before its stores open
 	get := func(path string) (int, string) {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -249,8 +248,8 @@ func TestWaitingForTheDatabaseIsAliveButNotReady(t *testing.T) {
 	}
 	cancel()
 	select {
-	case err := <-done:
-		if err != nil {
+	case <-m.Done():
+		if err := m.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("run after shutdown while waiting = %v, want nil", err)
 		}
 	case <-time.After(30 * time.Second):

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/retention"
-	"github.com/dropoff-dev/dropoff/src/store"
 )
 
 // retentionMargin is what retain-operations must exceed queue-ttl by: a
@@ -20,52 +20,29 @@ const retentionMargin = 10 * time.Minute
 const recommendedOperations = 24 * time.Hour
 
 // startWorkerRetention trims the worker's inbox: operations and idempotency
-// keys older than retain-operations. Only stores that can trim are trimmed.
+// keys older than retain-operations.
 func startWorkerRetention(ctx context.Context, p *process, w writeDB) error {
-	w = unwrapped(w)
-	ops, okOps := w.(store.OperationTrimmer)
-	keys, okKeys := w.(store.KeyTrimmer)
-	if !okOps || !okKeys {
-		p.logger.Warn("retention: this write database cannot be trimmed; operations and keys are kept for good")
-		return nil
-	}
 	warnShortRetention(p)
-	return startTrimmer(ctx, p, compacter(w),
-		retention.Job{Name: "operations", Window: p.cfg.RetainOperations, Trim: ops.TrimOperations},
-		retention.Job{Name: "idempotency_keys", Window: p.cfg.RetainOperations, Trim: keys.TrimIdempotencyKeys})
+	return startTrimmer(ctx, p, w.Compact,
+		retention.Job{Name: "operations", Window: p.cfg.RetainOperations, Trim: w.TrimOperations},
+		retention.Job{Name: "idempotency_keys", Window: p.cfg.RetainOperations, Trim: w.TrimIdempotencyKeys})
 }
 
 // startProjectorRetention trims the feed below the projection's checkpoint,
 // once its entries are older than retain-feed, and the projection's copies
 // of operations older than retain-operations.
 func startProjectorRetention(ctx context.Context, p *process, w writeDB, db projectionDB) error {
-	w = unwrapped(w)
-	feed, okFeed := w.(store.FeedTrimmer)
-	ops, okOps := db.(store.OperationTrimmer)
-	if !okFeed || !okOps {
-		p.logger.Warn("retention: these databases cannot be trimmed; the feed and operations are kept for good")
-		return nil
-	}
 	trimFeed := func(ctx context.Context, before time.Time, limit int) (int, error) {
 		cp, err := db.Checkpoint(ctx)
 		if err != nil {
 			return 0, err
 		}
-		return feed.TrimFeed(ctx, cp.Position, before, limit)
+		return w.TrimFeed(ctx, cp.Position, before, limit)
 	}
-	compactBoth := func(ctx context.Context) error {
-		for _, c := range []func(context.Context) error{compacter(w), compacter(db)} {
-			if c != nil {
-				if err := c(ctx); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
+	compactBoth := func(ctx context.Context) error { return errors.Join(w.Compact(ctx), db.Compact(ctx)) }
 	return startTrimmer(ctx, p, compactBoth,
 		retention.Job{Name: "feed", Window: p.cfg.RetainFeed, Trim: trimFeed},
-		retention.Job{Name: "projection_operations", Window: p.cfg.RetainOperations, Trim: ops.TrimOperations})
+		retention.Job{Name: "projection_operations", Window: p.cfg.RetainOperations, Trim: db.TrimOperations})
 }
 
 func startTrimmer(ctx context.Context, p *process, compact func(context.Context) error, jobs ...retention.Job) error {
@@ -78,23 +55,6 @@ func startTrimmer(ctx context.Context, p *process, compact func(context.Context)
 		t.Run(ctx)
 		return nil
 	})
-	return nil
-}
-
-// unwrapped is the store under --inject-write-delay's wrapper: retention's
-// deletes are not commands, and are not slowed.
-func unwrapped(w writeDB) writeDB {
-	if d, ok := w.(delayedWriteDB); ok {
-		return d.writeDB
-	}
-	return w
-}
-
-// compacter is a store's Compact, or nil.
-func compacter(s any) func(context.Context) error {
-	if c, ok := s.(store.Compacter); ok {
-		return c.Compact
-	}
 	return nil
 }
 

@@ -47,11 +47,14 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "createdb":
 		return createDatabases(ctx, c, logger)
 	}
-	err = start(ctx, c, logger, rolesOf(cmd, c.Mode))
-	if errors.Is(err, context.Canceled) {
-		return nil
+	m := newMain(c, logger, rolesOf(cmd, c.Mode))
+	if err := m.Open(ctx); err != nil {
+		return err
 	}
-	return err
+	if err := m.Wait(); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }

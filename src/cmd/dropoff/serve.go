@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/simulate"
+	"github.com/dropoff-dev/dropoff/src/store"
 )
 
 // roles says which of the four roles a process runs. sync: the command API
@@ -65,22 +68,21 @@ func (r roles) String() string {
 }
 
 // process holds what the roles of one process share: their stores, opened
-// once, the metrics registry, the HTTP configuration they add routes to, and
-// the group of goroutines they run in.
+// once and closed last first, the metrics registry, and the group of
+// goroutines they run in.
 type process struct {
 	cfg     config
 	roles   roles
 	logger  *slog.Logger
 	reg     *prometheus.Registry
 	open    opener
-	http    httpapi.Config
 	group   *errgroup.Group
 	closers []func() error
-	waiting atomic.Value // string: what start-up waits for, for /readyz
 
-	q queue
-	w writeDB
-	p projectionDB
+	q     queue
+	w     writeDB
+	p     projectionDB
+	ready []httpapi.ReadyCheck // one per store opened
 }
 
 func (p *process) queue(ctx context.Context) (queue, error) {
@@ -100,10 +102,21 @@ func (p *process) writeDB(ctx context.Context) (writeDB, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.w, p.closers = withWriteDelay(w, p.cfg.InjectWriteDelay), append(p.closers, w.Close)
-		p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "write-db", Check: w.Ping})
+		p.w, p.closers = w, append(p.closers, w.Close)
+		p.ready = append(p.ready, httpapi.ReadyCheck{Name: "write-db", Check: w.Ping})
 	}
 	return p.w, nil
+}
+
+// commandStore is the write store that commands are applied to: the write
+// database, slowed by --inject-write-delay when it is set (retention's
+// deletes and the projector's reads are not commands, and are not slowed).
+func (p *process) commandStore(ctx context.Context) (store.WriteStore, error) {
+	w, err := p.writeDB(ctx)
+	if err != nil || p.cfg.InjectWriteDelay <= 0 {
+		return w, err
+	}
+	return simulate.Delayed{WriteStore: w, Delay: p.cfg.InjectWriteDelay}, nil
 }
 
 func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
@@ -113,7 +126,7 @@ func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
 			return nil, err
 		}
 		p.p, p.closers = db, append(p.closers, db.Close)
-		p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "read-db", Check: db.Ping})
+		p.ready = append(p.ready, httpapi.ReadyCheck{Name: "read-db", Check: db.Ping})
 	}
 	return p.p, nil
 }
@@ -151,66 +164,137 @@ func (p *process) close() error {
 	return errors.Join(errs...)
 }
 
-// start runs the given roles until ctx is done, then shuts them down: the HTTP
-// server stops taking requests and finishes those in flight (a 202 is sent
-// only once its command is stored), the worker settles what it is processing,
-// and the stores are closed last.
-//
-// It listens first, before any store is opened: a taken port fails at once
-// and creates nothing, and while the stores open (a SQL Server database may
-// take a while: see openRetrying) the process is alive (/healthz) but not
-// ready (/readyz says what it waits for).
-func start(ctx context.Context, c config, logger *slog.Logger, r roles) (err error) {
-	ln, err := net.Listen("tcp", c.Addr)
+// Main is one Dropoff process, built from its configuration in the style
+// of a main function that can be tested: Open listens and starts the roles,
+// URL says where it listens, Ready is closed once every role has started,
+// and Wait returns once it has stopped. Nothing else reaches into it.
+type Main struct {
+	cfg    config
+	logger *slog.Logger
+	roles  roles
+	ln     net.Listener
+	ready  chan struct{}
+	done   chan struct{}
+	err    error // why it stopped, once done is closed
+}
+
+// newMain is the process c describes, running roles r.
+func newMain(c config, logger *slog.Logger, r roles) *Main {
+	return &Main{cfg: c, logger: logger, roles: r, ready: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Open listens, then starts the roles in the background, and returns: a
+// taken port fails at once, before any store is opened (nothing is created),
+// and while the stores open (a SQL Server database may take a while: see
+// openRetrying) the process is alive (/healthz) but not ready (/readyz says
+// what it waits for). The roles run until ctx is done or one fails.
+func (m *Main) Open(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
 	}
+	m.ln = ln
+	go func() {
+		m.err = m.run(ctx)
+		close(m.done)
+	}()
+	return nil
+}
+
+// URL is where the process listens, once Open has returned.
+func (m *Main) URL() string { return "http://" + m.ln.Addr().String() }
+
+// Ready is closed once every role has started and the API serves.
+func (m *Main) Ready() <-chan struct{} { return m.ready }
+
+// Done is closed once the process has stopped.
+func (m *Main) Done() <-chan struct{} { return m.done }
+
+// Wait returns once the process has stopped: nil after ctx ended and every
+// role shut down cleanly, or why it stopped.
+func (m *Main) Wait() error {
+	<-m.done
+	return m.err
+}
+
+// run serves, starts the roles and waits for them; on the way out the HTTP
+// server stops taking requests and finishes those in flight (a 202 is sent
+// only once its command is stored), the worker settles what it is
+// processing, and the stores are closed last.
+func (m *Main) run(ctx context.Context) (err error) {
+	c := m.cfg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	group, gctx := errgroup.WithContext(ctx)
-	p := &process{cfg: c, roles: r, logger: logger, reg: reg, group: group,
-		http: httpapi.Config{Registry: reg, Logger: logger, OperationTTL: c.QueueTTL, AdminToken: c.AdminToken}}
-	p.waiting.Store("opening the stores")
-	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: logger, reg: reg, waiting: func(what string) {
-		p.waiting.Store(cmp.Or(what, "opening the stores"))
+	var waiting atomic.Value // string: what start-up waits for, for /readyz
+	waiting.Store("opening the stores")
+	p := &process{cfg: c, roles: m.roles, logger: m.logger, reg: reg, group: group}
+	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: m.logger, reg: reg, waiting: func(what string) {
+		waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
 	defer func() { err = errors.Join(err, p.close()) }()
+
 	h := &switchHandler{}
-	h.set(httpapi.Starting(func() string { return p.waiting.Load().(string) }))
-	p.serveHTTP(gctx, ln, h, r)
-	if err := p.startRoles(gctx, r); err != nil {
+	h.set(httpapi.Starting(func() string { return waiting.Load().(string) }))
+	p.serveHTTP(gctx, m.ln, h, m.roles)
+	api, err := p.startRoles(gctx)
+	if err == nil {
+		var handler http.Handler
+		if handler, err = httpapi.New(api); err == nil {
+			h.set(handler)
+		}
+	}
+	if err != nil {
 		cancel() // stops the HTTP server
 		return errors.Join(err, group.Wait())
 	}
-	handler, err := httpapi.New(p.http)
-	if err != nil {
-		cancel()
-		return errors.Join(err, group.Wait())
-	}
-	h.set(handler)
-	p.logger.Info("dropoff is ready", "url", "http://"+ln.Addr().String(), "roles", r.String())
-	if p.cfg.onListen != nil {
-		p.cfg.onListen("http://"+ln.Addr().String(), p)
-	}
+	p.logger.Info("dropoff is ready", "url", m.URL(), "roles", m.roles.String())
+	close(m.ready)
 	return group.Wait()
 }
 
-// startRoles starts each role the process runs, in order.
-func (p *process) startRoles(ctx context.Context, r roles) error {
-	for _, role := range []struct {
-		on    bool
-		start func(context.Context, *process) error
-	}{{r.command, startCommandAPI}, {r.worker, startWorker}, {r.projector, startProjector}, {r.query, startQueryAPI}} {
-		if !role.on {
-			continue
-		}
-		if err := role.start(ctx, p); err != nil {
-			return err
+// startRoles starts each role the process runs, and returns the API that
+// serves them: one literal, each field from the role that provides it.
+func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
+	var (
+		cmds    commandAPI
+		wk      workerRole
+		queries store.Queries
+		err     error
+	)
+	if p.roles.command {
+		if cmds, err = startCommandAPI(ctx, p); err != nil {
+			return httpapi.Config{}, err
 		}
 	}
-	return nil
+	if p.roles.worker {
+		if wk, err = startWorker(ctx, p); err != nil {
+			return httpapi.Config{}, err
+		}
+	}
+	if p.roles.projector {
+		if err = startProjector(ctx, p); err != nil {
+			return httpapi.Config{}, err
+		}
+	}
+	if p.roles.query {
+		if queries, err = p.projectionDB(ctx); err != nil {
+			return httpapi.Config{}, err
+		}
+	}
+	return httpapi.Config{
+		Sender:       cmds.sender,
+		Sink:         cmds.sink,
+		Queries:      queries,
+		DeadLetters:  wk.deadLetters, // the worker's: the role that may receive from the queue
+		AdminToken:   p.cfg.AdminToken,
+		OperationTTL: p.cfg.QueueTTL,
+		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready),
+		Registry:     p.reg,
+		Logger:       p.logger,
+	}, nil
 }
 
 // switchHandler serves the handler set last: httpapi.Starting while the

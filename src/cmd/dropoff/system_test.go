@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -25,30 +24,16 @@ type system struct {
 	logs *logSink
 }
 
-// logSink collects the JSON log and picks out the URL the server listens on
-// from the line with message msg ("dropoff is ready" when empty).
+// logSink collects the log.
 type logSink struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
-	url chan string
-	msg string
 }
 
 func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf.Write(p)
-	sc := bufio.NewScanner(bytes.NewReader(p))
-	for sc.Scan() {
-		var e struct{ Msg, URL string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Msg == cmp.Or(s.msg, "dropoff is ready") {
-			select {
-			case s.url <- e.URL:
-			default:
-			}
-		}
-	}
-	return len(p), nil
+	return s.buf.Write(p)
 }
 
 func (s *logSink) String() string {
@@ -57,34 +42,49 @@ func (s *logSink) String() string {
 	return s.buf.String()
 }
 
-// startSystem runs `dropoff serve` until the test ends, and requires it to
-// shut down cleanly then.
-func startSystem(t *testing.T, extra ...string) *system {
+// openMain builds the process a subcommand and its arguments describe, as
+// run does, and opens it until the test ends; it requires a clean shutdown
+// then. The process tells its address (Main.URL).
+func openMain(t *testing.T, args []string, logs *logSink) *Main {
 	t.Helper()
-	dir := t.TempDir()
-	sink := &logSink{url: make(chan string, 1)}
+	c, err := parseConfig(args[0], args[1:], func(string) string { return "" }, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMain(c, newLogger(c, logs), rolesOf(args[0], c.Mode))
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"}, extra...)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, io.Discard, sink) }()
+	if err := m.Open(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after shutdown", err)
+		case <-m.Done():
+			if err := m.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("dropoff returned %v after shutdown", err)
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("dropoff did not shut down within 30s")
 		}
 	})
+	return m
+}
+
+// startSystem runs `dropoff serve` until the test ends, once it is ready.
+func startSystem(t *testing.T, extra ...string) *system {
+	t.Helper()
+	dir := t.TempDir()
+	logs := &logSink{}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"}, extra...)
+	m := openMain(t, args, logs)
 	select {
-	case u := <-sink.url:
-		return &system{URL: u, dir: dir, logs: sink}
-	case err := <-done:
-		t.Fatalf("dropoff exited: %v\n%s", err, sink)
+	case <-m.Ready():
+		return &system{URL: m.URL(), dir: dir, logs: logs}
+	case <-m.Done():
+		t.Fatalf("dropoff exited: %v\n%s", m.Wait(), logs)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("dropoff did not start within 30s:\n%s", sink)
+		t.Fatalf("dropoff did not start within 30s:\n%s", logs)
 	}
 	return nil
 }

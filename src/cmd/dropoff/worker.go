@@ -13,17 +13,28 @@ import (
 	"github.com/dropoff-dev/dropoff/src/worker"
 )
 
+// workerRole is what the worker role gives the API: the dead-letter admin
+// (the worker is the role allowed to receive from the queue) and its
+// readiness checks.
+type workerRole struct {
+	deadLetters httpapi.DeadLetterAdmin
+	ready       []httpapi.ReadyCheck
+}
+
 // startWorker runs the worker: sessions from the queue, applied to the write
-// database. The dead-letter admin routes are served by the worker role, the
-// one allowed to receive from the queue.
-func startWorker(ctx context.Context, p *process) error {
+// database; and the trimming of its inbox.
+func startWorker(ctx context.Context, p *process) (workerRole, error) {
 	q, err := p.queue(ctx)
 	if err != nil {
-		return err
+		return workerRole{}, err
 	}
 	w, err := p.writeDB(ctx)
 	if err != nil {
-		return err
+		return workerRole{}, err
+	}
+	cs, err := p.commandStore(ctx)
+	if err != nil {
+		return workerRole{}, err
 	}
 	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
 	cfg.DeadLetters = q
@@ -31,15 +42,16 @@ func startWorker(ctx context.Context, p *process) error {
 	if p.cfg.SimulateBusRTT > 0 {
 		r = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
 	}
-	wk, err := worker.New(r, w, cfg)
+	wk, err := worker.New(r, cs, cfg)
 	if err != nil {
-		return err
+		return workerRole{}, err
 	}
-	p.http.Ready = append(p.http.Ready, httpapi.ReadyCheck{Name: "queue-receive", Check: q.PingReceive},
-		httpapi.ReadyCheck{Name: "write-db-writes", Check: wk.Ready})
-	p.http.DeadLetters = wk.DeadLetterAdmin()
 	p.group.Go(func() error { return wk.Run(ctx) })
-	return startWorkerRetention(ctx, p, w)
+	if err := startWorkerRetention(ctx, p, w); err != nil {
+		return workerRole{}, err
+	}
+	return workerRole{deadLetters: wk.DeadLetterAdmin(), ready: []httpapi.ReadyCheck{
+		{Name: "queue-receive", Check: q.PingReceive}, {Name: "write-db-writes", Check: wk.Ready}}}, nil
 }
 
 // workerConfig is the worker's configuration: its session timings are the

@@ -24,3 +24,13 @@ func trimRows(ctx context.Context, db *sql.DB, what, query string, args ...any) 
 	}
 	return int(n), nil
 }
+
+// Compact does nothing, by design: SQL Server reuses the pages a trim frees
+// within its files, so there is no space to give back, and shrinking a data
+// file (DBCC SHRINKFILE) is an operator's decision that fragments its
+// indexes, not something a role should do every minute. It is here so that
+// both adapters satisfy store.Compacter and the roles need not ask.
+func (s *WriteStore) Compact(context.Context) error { return nil }
+
+// Compact does nothing, as WriteStore.Compact.
+func (p *Projection) Compact(context.Context) error { return nil }
