@@ -25,8 +25,7 @@
 // operation reads Succeeded, the shipment it changed shows that change.
 //
 // Run follows the feed for as long as its context lives, polling every
-// PollInterval when the feed is drained (or sooner, when Config.Wake
-// signals). Drain applies what is there and returns, for tests and tools.
+// PollInterval when the feed is drained.
 // The lag between the two databases is exported as metrics.
 //
 // The projector sees the databases only through the store ports; only package

@@ -25,10 +25,6 @@ type Config struct {
 	// RetryBackoff is the wait after a failure, doubled for every failure in
 	// a row and capped at MaxRetryBackoff. Defaults 100ms and 5s.
 	RetryBackoff, MaxRetryBackoff time.Duration
-	// Wake, when not nil, cuts an idle wait short: whoever knows the feed
-	// grew (the write store, in one process) may send on it. Optional; a
-	// closed channel is ignored from then on.
-	Wake <-chan struct{}
 
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
@@ -73,7 +69,7 @@ func (c *Config) setDefaults() error {
 
 // Projector follows the write store's change feed into the projection.
 // There must be one per projection database (store.Projection is not safe
-// for concurrent use), and Run and Drain must not run at the same time.
+// for concurrent use), and one Run at a time.
 type Projector struct {
 	feed    store.Feed
 	proj    store.Projection
@@ -115,7 +111,6 @@ func (p *Projector) Run(ctx context.Context) error {
 	// have committed (its acknowledgement lost on the way back).
 	reload := true
 	failures := 0
-	wake := p.cfg.Wake
 	for ctx.Err() == nil {
 		var n int
 		var err error
@@ -144,37 +139,13 @@ func (p *Projector) Run(ctx context.Context) error {
 				level, msg = slog.LevelWarn, "a database is unavailable; the projector will retry"
 			}
 			p.log.Log(ctx, level, msg, "attempt", failures, "backoff", d.String(), "error", err)
-			p.sleep(ctx, d, nil)
+			p.sleep(ctx, d)
 		case n == 0:
 			failures = 0
-			wake = p.sleep(ctx, p.cfg.PollInterval, wake)
+			p.sleep(ctx, p.cfg.PollInterval)
 		default:
 			failures = 0 // more may follow at once: no wait
 		}
-	}
-	return nil
-}
-
-// Drain applies every entry up to the feed's head as it is when Drain
-// starts, then returns. It returns the first error instead of retrying.
-func (p *Projector) Drain(ctx context.Context) error {
-	target, err := p.feed.Head(ctx)
-	if err != nil {
-		return fmt.Errorf("drain: read feed head: %w", err)
-	}
-	cp, err := p.attach(ctx)
-	if err != nil {
-		return fmt.Errorf("drain: %w", err)
-	}
-	for cp.Position < target {
-		n, next, err := p.step(ctx, cp)
-		if err != nil {
-			return fmt.Errorf("drain: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("drain: the feed's head is %d, but nothing follows %d", target, cp.Position)
-		}
-		cp = next
 	}
 	return nil
 }
@@ -265,19 +236,12 @@ func (p *Projector) backoff(n int) time.Duration {
 	return backoff.Policy{Initial: p.cfg.RetryBackoff, Max: p.cfg.MaxRetryBackoff}.Delay(n)
 }
 
-// sleep waits for d, ctx, or a signal on wake, whichever comes first. It
-// returns the wake channel to use next time: nil once wake is closed, since a
-// closed channel would end every wait at once.
-func (p *Projector) sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) <-chan struct{} {
+// sleep waits for d or ctx, whichever comes first.
+func (p *Projector) sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-t.C:
-	case _, ok := <-wake:
-		if !ok {
-			return nil
-		}
 	}
-	return wake
 }

@@ -114,7 +114,7 @@ func TestRunAppliesInOrderExactlyOnce(t *testing.T) {
 func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	f, p := &fakeFeed{}, &fakeProjection{}
 	f.add(100, 1)
-	if err := newProjector(t, f, p, testConfig()).Drain(t.Context()); err != nil {
+	if err := drain(t.Context(), newProjector(t, f, p, testConfig())); err != nil {
 		t.Fatalf("first Drain: %v", err)
 	}
 	f.add(50, 1)
@@ -124,7 +124,7 @@ func TestRestartContinuesFromCheckpoint(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	f.add(5, 1)
-	if err := newProjector(t, f, p, testConfig()).Drain(t.Context()); err != nil {
+	if err := drain(t.Context(), newProjector(t, f, p, testConfig())); err != nil {
 		t.Fatalf("last Drain: %v", err)
 	}
 	checkExactlyOnce(t, f, p)
@@ -157,38 +157,20 @@ func TestFailuresAreRetriedWithoutSkipping(t *testing.T) {
 // TestDrainStopsAtHead: Drain applies up to the head it saw and returns.
 func TestDrainStopsAtHead(t *testing.T) {
 	f, p := &fakeFeed{}, &fakeProjection{}
-	if err := newProjector(t, f, p, testConfig()).Drain(t.Context()); err != nil {
+	if err := drain(t.Context(), newProjector(t, f, p, testConfig())); err != nil {
 		t.Fatalf("Drain of an empty feed: %v", err)
 	}
 	f.add(500, 2)
-	if err := newProjector(t, f, p, testConfig()).Drain(t.Context()); err != nil {
+	if err := drain(t.Context(), newProjector(t, f, p, testConfig())); err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
 	checkExactlyOnce(t, f, p)
 
 	p.failNext = 1
 	f.add(1, 1)
-	if err := newProjector(t, f, p, testConfig()).Drain(t.Context()); err == nil {
+	if err := drain(t.Context(), newProjector(t, f, p, testConfig())); err == nil {
 		t.Errorf("Drain with a failing apply: got nil error, want one")
 	}
-}
-
-// TestWakeEndsIdleWait: with a poll interval far beyond the test's deadline,
-// new entries are applied only because Wake says so.
-func TestWakeEndsIdleWait(t *testing.T) {
-	f, p := &fakeFeed{}, &fakeProjection{}
-	wake := make(chan struct{})
-	cfg := testConfig()
-	cfg.PollInterval = time.Hour
-	cfg.Wake = wake
-	run(t, newProjector(t, f, p, cfg))
-	f.add(3, 1)
-	select {
-	case wake <- struct{}{}: // received: the projector was idle, and wakes now
-	case <-time.After(10 * time.Second):
-		t.Fatal("the projector never waited on Wake")
-	}
-	waitFor(t, "the entries applied", func() bool { return p.state().checkpoint == 3 })
 }
 
 // TestRunReturnsOnCancel: Run returns nil on cancel, with no goroutine left,

@@ -31,7 +31,8 @@ type WriteStore interface {
 	// keep tx after it returns.
 	Update(ctx context.Context, fn func(ctx context.Context, tx WriteTx) error) error
 	// Shipments lists live (not cancelled) shipments with id > after in id
-	// order, at most limit; it is how a projection is checked against the write side.
+	// order, at most limit: how a projection is checked against the write side
+	// (dropoff check, and dropoff load at the end of a run).
 	Shipments(ctx context.Context, after string, limit int) ([]shipment.Shipment, error)
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -312,6 +312,8 @@ subcommands:
   projector    follows the change feed into the projection database
   query-api    answers GETs from the projection database
   migrate      applies the database migrations and exits
+  check        compares the projection with the write database, shipment by
+               shipment, once the projector has caught up
   createdb     creates the SQL Server databases --write-db and --read-db name,
                on a development server (the devcontainer), if missing
   dbinit       prepares Azure SQL for a deployment: migrations, and a user per

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/load"
-	"github.com/dropoff-dev/dropoff/src/shipment"
-	"github.com/dropoff-dev/dropoff/src/store"
 )
 
 // loadFlags are the settings of dropoff load.
@@ -180,52 +178,6 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	}
 	cfg.Target = m.URL()
 	return observeServer(ctx, cfg, dir, processCPU)
-}
-
-// compareProjection lists every live shipment of the write database and of
-// the projection, side by side, and counts the ids whose rows differ or that
-// only one side has.
-func compareProjection(ctx context.Context, w store.WriteStore, p store.Queries) (int, error) {
-	const page = 500
-	wants := map[string]shipment.Shipment{}
-	for after := ""; ; {
-		items, err := w.Shipments(ctx, after, page)
-		if err != nil {
-			return 0, fmt.Errorf("list write database: %w", err)
-		}
-		for _, s := range items {
-			wants[s.ID] = s
-		}
-		if len(items) < page {
-			break
-		}
-		after = items[len(items)-1].ID
-	}
-	diff := 0
-	for q := (store.ListQuery{Limit: page}); ; {
-		items, more, err := p.Shipments(ctx, q)
-		if err != nil {
-			return 0, fmt.Errorf("list projection: %w", err)
-		}
-		for _, got := range items {
-			want, ok := wants[got.ID]
-			delete(wants, got.ID)
-			if !ok || !sameShipment(want, got) {
-				diff++
-			}
-		}
-		if !more || len(items) == 0 {
-			break
-		}
-		q.After = items[len(items)-1].ID
-	}
-	return diff + len(wants), nil
-}
-
-func sameShipment(a, b shipment.Shipment) bool {
-	return a.ID == b.ID && a.Recipient == b.Recipient && a.Destination == b.Destination &&
-		a.WeightGrams == b.WeightGrams && a.Service == b.Service && a.Status == b.Status &&
-		a.Version == b.Version && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
 // startCPUProfile profiles this process until the returned function is called.

@@ -28,7 +28,7 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "help", "-h", "-help", "--help":
 		printHelp(stdout)
 		return nil
-	case "serve", "command-api", "worker", "projector", "query-api", "migrate", "createdb":
+	case "serve", "command-api", "worker", "projector", "query-api", "migrate", "createdb", "check":
 	case "load":
 		return runLoad(ctx, args, getenv, stdout, stderr)
 	case "dbinit":
@@ -46,6 +46,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return migrate(ctx, c, logger)
 	case "createdb":
 		return createDatabases(ctx, c, logger)
+	case "check":
+		return check(ctx, c, logger, stdout)
 	}
 	m := newMain(c, logger, rolesOf(cmd, c.Mode))
 	if err := m.Open(ctx); err != nil {

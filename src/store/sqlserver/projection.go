@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -16,9 +15,8 @@ import (
 // Projection is the read database on SQL Server: the projector applies the
 // change feed to it (Apply) and the query API reads it (Queries).
 type Projection struct {
-	db      *sql.DB
-	cfg     Config
-	commits atomic.Int64
+	db  *sql.DB
+	cfg Config
 }
 
 var (
@@ -38,9 +36,6 @@ func OpenProjection(ctx context.Context, dsn string, cfg Config) (*Projection, e
 
 // Close closes the connection pool.
 func (p *Projection) Close() error { return p.db.Close() }
-
-// Commits counts the transactions Apply has committed.
-func (p *Projection) Commits() int64 { return p.commits.Load() }
 
 // Apply applies changes and moves the checkpoint in one transaction, so a
 // crash leaves either all of the batch or none of it: the projector restarts
@@ -70,7 +65,6 @@ func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlserver: commit apply: %w", err)
 	}
-	p.commits.Add(1)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -13,9 +12,8 @@ import (
 // WriteStore is the write database on SQL Server: the worker's state and the
 // change feed. Safe for concurrent use.
 type WriteStore struct {
-	db      *sql.DB
-	cfg     Config
-	commits atomic.Int64
+	db  *sql.DB
+	cfg Config
 }
 
 var (
@@ -44,9 +42,6 @@ func prepareSchema(ctx context.Context, db *sql.DB, set string, cfg Config) erro
 
 // Close closes the connection pool.
 func (s *WriteStore) Close() error { return s.db.Close() }
-
-// Commits counts the Update transactions committed since open.
-func (s *WriteStore) Commits() int64 { return s.commits.Load() }
 
 // Ping checks the database answers.
 func (s *WriteStore) Ping(ctx context.Context) error {
@@ -78,7 +73,6 @@ func (s *WriteStore) Update(ctx context.Context, fn func(ctx context.Context, tx
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlserver: commit: %w", classify(err))
 	}
-	s.commits.Add(1)
 	return nil
 }
 
