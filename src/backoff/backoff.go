@@ -5,6 +5,7 @@ package backoff
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -12,6 +13,28 @@ import (
 // before the second, and so on, never more than Max.
 type Policy struct {
 	Initial, Max time.Duration
+}
+
+// Default is the policy a retrying role takes where its configuration
+// leaves one zero: 100ms, doubling to 5s.
+var Default = Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+
+// WithDefaults fills a zero Initial or Max from Default, and refuses a
+// negative one or a Max below Initial.
+func (p Policy) WithDefaults() (Policy, error) {
+	if p.Initial < 0 || p.Max < 0 {
+		return p, errors.New("backoff: Initial and Max must not be negative")
+	}
+	if p.Initial == 0 {
+		p.Initial = Default.Initial
+	}
+	if p.Max == 0 {
+		p.Max = Default.Max
+	}
+	if p.Max < p.Initial {
+		return p, errors.New("backoff: Max must be at least Initial")
+	}
+	return p, nil
 }
 
 // Delay is the wait before retry n (n >= 1; n < 1 counts as 1). A zero or

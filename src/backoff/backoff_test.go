@@ -38,3 +38,15 @@ func TestSleepEndsWithItsContext(t *testing.T) {
 		t.Error("Sleep(1ms) did not report the whole wait")
 	}
 }
+
+func TestWithDefaults(t *testing.T) {
+	got, err := Policy{Initial: time.Second}.WithDefaults()
+	if err != nil || got != (Policy{Initial: time.Second, Max: Default.Max}) {
+		t.Errorf("WithDefaults = %+v, %v; want the given Initial and the default Max", got, err)
+	}
+	for _, bad := range []Policy{{Initial: -1}, {Max: -1}, {Initial: time.Second, Max: time.Millisecond}} {
+		if _, err := bad.WithDefaults(); err == nil {
+			t.Errorf("WithDefaults(%+v) took it", bad)
+		}
+	}
+}

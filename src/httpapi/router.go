@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -55,17 +56,14 @@ const (
 )
 
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.OperationTTL == 0 {
-		cfg.OperationTTL = DefaultOperationTTL
-	}
-	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = DefaultReadyTimeout
+	err := defaults.Fill("httpapi",
+		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
+		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout))
+	if err != nil {
+		return cfg, err
 	}
 	if cfg.Sender != nil && cfg.Sink != nil {
 		return cfg, errors.New("httpapi: set Sender or Sink, not both")
-	}
-	if cfg.OperationTTL < 0 || cfg.ReadyTimeout < 0 {
-		return cfg, errors.New("httpapi: OperationTTL and ReadyTimeout must not be negative")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

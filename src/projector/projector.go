@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/backoff"
+	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
 
@@ -22,41 +23,26 @@ type Config struct {
 	// PollInterval is how long to wait before looking again once the feed is
 	// drained. Default 20ms.
 	PollInterval time.Duration
-	// RetryBackoff is the wait after a failure, doubled for every failure in
-	// a row and capped at MaxRetryBackoff. Defaults 100ms and 5s.
-	RetryBackoff, MaxRetryBackoff time.Duration
+	// Retry is the wait after a failure, doubled for every failure in a row
+	// and capped at Retry.Max. Default backoff.Default (100ms to 5s).
+	Retry backoff.Policy
 
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
 	Now        func() time.Time      // nil: time.Now
 }
 
-func (c *Config) setDefaults() error {
-	if c.BatchSize < 0 {
-		return errors.New("projector config: BatchSize must not be negative")
+// withDefaults fills the zero fields of c (the defaults are in each
+// field's comment) and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	err := defaults.Fill("projector config",
+		defaults.Of("BatchSize", &c.BatchSize, 256),
+		defaults.Of("PollInterval", &c.PollInterval, 20*time.Millisecond))
+	if err != nil {
+		return c, err
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 256
-	}
-	durations := []struct {
-		v   *time.Duration
-		def time.Duration
-		n   string
-	}{
-		{&c.PollInterval, 20 * time.Millisecond, "PollInterval"},
-		{&c.RetryBackoff, 100 * time.Millisecond, "RetryBackoff"},
-		{&c.MaxRetryBackoff, 5 * time.Second, "MaxRetryBackoff"},
-	}
-	for _, f := range durations {
-		if *f.v < 0 {
-			return fmt.Errorf("projector config: %s must not be negative", f.n)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	if c.MaxRetryBackoff < c.RetryBackoff {
-		return errors.New("projector config: MaxRetryBackoff must be at least RetryBackoff")
+	if c.Retry, err = c.Retry.WithDefaults(); err != nil {
+		return c, fmt.Errorf("projector config: Retry: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -64,7 +50,7 @@ func (c *Config) setDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return nil
+	return c, nil
 }
 
 // Projector follows the write store's change feed into the projection.
@@ -84,7 +70,8 @@ func New(feed store.Feed, p store.Projection, cfg Config) (*Projector, error) {
 	if feed == nil || p == nil {
 		return nil, errors.New("new projector: a feed and a projection are required")
 	}
-	if err := cfg.setDefaults(); err != nil {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
 		return nil, err
 	}
 	m, err := newMetrics(cfg.Registerer)
@@ -139,10 +126,10 @@ func (p *Projector) Run(ctx context.Context) error {
 				level, msg = slog.LevelWarn, "a database is unavailable; the projector will retry"
 			}
 			p.log.Log(ctx, level, msg, "attempt", failures, "backoff", d.String(), "error", err)
-			p.sleep(ctx, d)
+			backoff.Sleep(ctx, d)
 		case n == 0:
 			failures = 0
-			p.sleep(ctx, p.cfg.PollInterval)
+			backoff.Sleep(ctx, p.cfg.PollInterval)
 		default:
 			failures = 0 // more may follow at once: no wait
 		}
@@ -232,16 +219,4 @@ func lostCheckpoint(cp store.Checkpoint, found []store.Change) error {
 }
 
 // backoff is the wait after the nth failure in a row (n >= 1).
-func (p *Projector) backoff(n int) time.Duration {
-	return backoff.Policy{Initial: p.cfg.RetryBackoff, Max: p.cfg.MaxRetryBackoff}.Delay(n)
-}
-
-// sleep waits for d or ctx, whichever comes first.
-func (p *Projector) sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
+func (p *Projector) backoff(n int) time.Duration { return p.cfg.Retry.Delay(n) }

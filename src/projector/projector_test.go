@@ -9,10 +9,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/dropoff-dev/dropoff/src/backoff"
 )
 
 func testConfig() Config {
-	return Config{BatchSize: 64, PollInterval: 5 * time.Millisecond, RetryBackoff: time.Millisecond, MaxRetryBackoff: 4 * time.Millisecond}
+	return Config{BatchSize: 64, PollInterval: 5 * time.Millisecond, Retry: backoff.Policy{Initial: time.Millisecond, Max: 4 * time.Millisecond}}
 }
 
 func newProjector(t *testing.T, f *fakeFeed, p *fakeProjection, cfg Config) *Projector {
@@ -179,7 +181,7 @@ func TestRunReturnsOnCancel(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	f, p := &fakeFeed{readErrs: 1 << 30}, &fakeProjection{}
 	cfg := testConfig()
-	cfg.RetryBackoff, cfg.MaxRetryBackoff = time.Hour, time.Hour
+	cfg.Retry = backoff.Policy{Initial: time.Hour, Max: time.Hour}
 	stop := run(t, newProjector(t, f, p, cfg))
 	waitFor(t, "a failed read", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.readErrs < 1<<30 })
 	if err := stop(); err != nil {
@@ -195,7 +197,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"negative batch", Config{BatchSize: -1}},
 		{"negative poll interval", Config{PollInterval: -time.Second}},
-		{"cap below base backoff", Config{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
+		{"cap below base backoff", Config{Retry: backoff.Policy{Initial: time.Second, Max: time.Millisecond}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

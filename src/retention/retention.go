@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dropoff-dev/dropoff/src/defaults"
 )
 
 // Job is one kind of row to trim: those older than Window go.
@@ -53,26 +55,27 @@ type Trimmer struct {
 	deleted *prometheus.CounterVec
 }
 
+// withDefaults fills the zero fields of c (the defaults are in each
+// field's comment) and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	err := defaults.Fill("retention",
+		defaults.Of("Interval", &c.Interval, time.Minute),
+		defaults.Of("Batch", &c.Batch, 250),
+		defaults.Of("MaxBatches", &c.MaxBatches, 400))
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, err
+}
+
 // New checks the jobs and returns their Trimmer.
 func New(cfg Config, jobs ...Job) (*Trimmer, error) {
-	switch {
-	case cfg.Interval < 0, cfg.Batch < 0, cfg.MaxBatches < 0:
-		return nil, errors.New("retention: Interval, Batch and MaxBatches must not be negative")
-	}
-	if cfg.Interval == 0 {
-		cfg.Interval = time.Minute
-	}
-	if cfg.Batch == 0 {
-		cfg.Batch = 250
-	}
-	if cfg.MaxBatches == 0 {
-		cfg.MaxBatches = 400
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	for _, j := range jobs {
 		if j.Name == "" || j.Trim == nil || j.Window < 0 {

@@ -44,7 +44,7 @@
 // a backoff, while its session lock is renewed, for up to MaxOutage. No
 // delivery is spent, and the commands behind it wait their turn. Meanwhile a
 // circuit breaker keeps the other slots from taking new sessions (one probe
-// per MaxRetryBackoff finds out when the database is back), and Ready says
+// per Retry.Max finds out when the database is back), and Ready says
 // the database is down. A shutdown during the wait leaves the message
 // unsettled; closing its session gives it back, its count unchanged.
 //

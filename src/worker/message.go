@@ -178,7 +178,7 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 func (w *Worker) retry(ctx context.Context, s bus.Session, m *bus.ReceivedMessage, log *slog.Logger, cause error) bool {
 	d := w.backoff(m.DeliveryCount)
 	log.Warn("command failed, abandoning it for a retry", "error", cause, "backoff", d)
-	sleep(ctx, d)
+	backoff.Sleep(ctx, d)
 	sctx, cancel := w.detached(ctx)
 	defer cancel()
 	if err := s.Abandon(sctx, m); err != nil {

@@ -81,7 +81,7 @@ func TestOutageLongerThanMaxOutageSpendsDeliveries(t *testing.T) {
 	s.setUnavailable(true)
 	b.send(messages(t, upsert(t, "s", testFields))...)
 	cfg := testConfig()
-	cfg.MaxOutage = cfg.MaxRetryBackoff // a few retries in place, then give up
+	cfg.MaxOutage = cfg.Retry.Max // a few retries in place, then give up
 	start(t, b, s, cfg)
 	waitFor(t, "the message to be dead-lettered", func() bool { return len(b.deadLetters()) == 1 })
 	if dl := b.deadLetters()[0]; dl.DeadLetterReason != bus.ReasonMaxDeliveryCountExceeded {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
@@ -16,7 +17,7 @@ import (
 )
 
 func TestBackoff(t *testing.T) {
-	w := &Worker{cfg: Config{RetryBackoff: 100 * time.Millisecond, MaxRetryBackoff: 5 * time.Second}}
+	w := &Worker{cfg: Config{Retry: backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second}}}
 	tests := []struct {
 		deliveries int
 		want       time.Duration

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
 
@@ -35,7 +36,7 @@ func (w *Worker) slot(ctx context.Context) error {
 			failures++
 			d := w.backoff(failures)
 			w.log.Warn("accept session failed", "error", err, "attempt", failures, "backoff", d)
-			sleep(ctx, d)
+			backoff.Sleep(ctx, d)
 		}
 	}
 	return nil

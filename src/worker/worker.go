@@ -12,6 +12,7 @@ import (
 
 	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
 
@@ -35,11 +36,11 @@ type Config struct {
 	// AcceptTimeout bounds one wait for a session; when it passes with no
 	// session the slot simply asks again. Default 5s.
 	AcceptTimeout time.Duration
-	// RetryBackoff is the wait before abandoning a message that failed for a
+	// Retry is the wait before abandoning a message that failed for a
 	// transient reason, doubled for every earlier delivery and capped at
-	// MaxRetryBackoff. Defaults 100ms and 5s. The same backoff, counted in
-	// consecutive failures, paces retries of AcceptNextSession.
-	RetryBackoff, MaxRetryBackoff time.Duration
+	// Retry.Max. Default backoff.Default (100ms to 5s). The same backoff,
+	// counted in consecutive failures, paces retries of AcceptNextSession.
+	Retry backoff.Policy
 	// MessageTimeout bounds the transaction, and separately the settlement, of
 	// one message. They run on a context that shutdown does not cancel, so a
 	// message once started is finished. Default 30s.
@@ -66,45 +67,24 @@ type Config struct {
 	Now        func() time.Time      // nil: time.Now
 }
 
-func (c *Config) setDefaults() error {
-	ints := []struct {
-		v   *int
-		def int
-		n   string
-	}{{&c.MaxSessions, 64, "MaxSessions"}, {&c.ReceiveBatch, 32, "ReceiveBatch"}}
-	for _, f := range ints {
-		if *f.v < 0 {
-			return fmt.Errorf("worker config: %s must not be negative", f.n)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
+// withDefaults fills the zero fields of c (the defaults are in each
+// field's comment) and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	err := defaults.Fill("worker config",
+		defaults.Of("MaxSessions", &c.MaxSessions, 64),
+		defaults.Of("ReceiveBatch", &c.ReceiveBatch, 32),
+		defaults.Of("IdleTimeout", &c.IdleTimeout, 20*time.Millisecond),
+		defaults.Of("MaxSessionHold", &c.MaxSessionHold, time.Second),
+		defaults.Of("AcceptTimeout", &c.AcceptTimeout, 5*time.Second),
+		defaults.Of("MessageTimeout", &c.MessageTimeout, 30*time.Second),
+		defaults.Of("MaxOutage", &c.MaxOutage, 10*time.Minute),
+		defaults.Of("DeadLetterScan", &c.DeadLetterScan, 2*time.Second),
+		defaults.Of("DeadLetterRescan", &c.DeadLetterRescan, time.Minute))
+	if err != nil {
+		return c, err
 	}
-	durations := []struct {
-		v   *time.Duration
-		def time.Duration
-		n   string
-	}{
-		{&c.IdleTimeout, 20 * time.Millisecond, "IdleTimeout"},
-		{&c.MaxSessionHold, time.Second, "MaxSessionHold"},
-		{&c.AcceptTimeout, 5 * time.Second, "AcceptTimeout"},
-		{&c.RetryBackoff, 100 * time.Millisecond, "RetryBackoff"},
-		{&c.MaxRetryBackoff, 5 * time.Second, "MaxRetryBackoff"},
-		{&c.MessageTimeout, 30 * time.Second, "MessageTimeout"},
-		{&c.MaxOutage, 10 * time.Minute, "MaxOutage"},
-		{&c.DeadLetterScan, 2 * time.Second, "DeadLetterScan"},
-		{&c.DeadLetterRescan, time.Minute, "DeadLetterRescan"},
-	}
-	for _, f := range durations {
-		if *f.v < 0 {
-			return fmt.Errorf("worker config: %s must not be negative", f.n)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	if c.MaxRetryBackoff < c.RetryBackoff {
-		return errors.New("worker config: MaxRetryBackoff must be at least RetryBackoff")
+	if c.Retry, err = c.Retry.WithDefaults(); err != nil {
+		return c, fmt.Errorf("worker config: Retry: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -112,7 +92,7 @@ func (c *Config) setDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return nil
+	return c, nil
 }
 
 // Worker applies commands from the bus to the write store. Create it with New
@@ -132,14 +112,15 @@ func New(r bus.Receiver, ws store.WriteStore, cfg Config) (*Worker, error) {
 	if r == nil || ws == nil {
 		return nil, errors.New("new worker: a receiver and a write store are required")
 	}
-	if err := cfg.setDefaults(); err != nil {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
 		return nil, err
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("new worker: %w", err)
 	}
-	b := newBreaker(cfg.MaxRetryBackoff, cfg.Now)
+	b := newBreaker(cfg.Retry.Max, cfg.Now)
 	b.onChange = func(open bool) {
 		if open {
 			m.storeDown.Set(1)
@@ -176,14 +157,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// backoff is how long to wait before the nth retry (n >= 1): RetryBackoff
-// doubled n-1 times, capped at MaxRetryBackoff.
-func (w *Worker) backoff(n int) time.Duration {
-	return backoff.Policy{Initial: w.cfg.RetryBackoff, Max: w.cfg.MaxRetryBackoff}.Delay(n)
-}
-
-// sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) { backoff.Sleep(ctx, d) }
+// backoff is how long to wait before the nth retry (n >= 1).
+func (w *Worker) backoff(n int) time.Duration { return w.cfg.Retry.Delay(n) }
 
 // detached returns a context for work that must finish even when ctx is
 // cancelled (a message already started), bounded by MessageTimeout.

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
@@ -20,12 +21,11 @@ import (
 // testConfig keeps every wait short, so that the tests run in milliseconds.
 func testConfig() Config {
 	return Config{
-		MaxSessions:     4,
-		IdleTimeout:     20 * time.Millisecond,
-		AcceptTimeout:   50 * time.Millisecond,
-		RetryBackoff:    time.Millisecond,
-		MaxRetryBackoff: 4 * time.Millisecond,
-		DeadLetterScan:  10 * time.Millisecond,
+		MaxSessions:    4,
+		IdleTimeout:    20 * time.Millisecond,
+		AcceptTimeout:  50 * time.Millisecond,
+		Retry:          backoff.Policy{Initial: time.Millisecond, Max: 4 * time.Millisecond},
+		DeadLetterScan: 10 * time.Millisecond,
 	}
 }
 
@@ -341,7 +341,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"negative sessions", Config{MaxSessions: -1}},
 		{"negative idle timeout", Config{IdleTimeout: -time.Second}},
-		{"cap below base backoff", Config{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
+		{"cap below base backoff", Config{Retry: backoff.Policy{Initial: time.Second, Max: time.Millisecond}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

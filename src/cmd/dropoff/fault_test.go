@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 	"github.com/dropoff-dev/dropoff/src/httpapi"
@@ -126,7 +127,7 @@ func newRig(t *testing.T, maxDeliveries int) *rig {
 	}
 	r := &rig{queue: q, store: &faultyStore{WriteStore: ws}, sender: &faultySender{CommandSender: q},
 		reg: prometheus.NewRegistry(), writeDB: filepath.Join(dir, "write.db")}
-	w, err := worker.New(q, r.store, worker.Config{RetryBackoff: 10 * time.Millisecond, MaxRetryBackoff: 50 * time.Millisecond,
+	w, err := worker.New(q, r.store, worker.Config{Retry: backoff.Policy{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		DeadLetters: q, DeadLetterScan: 50 * time.Millisecond, Registerer: r.reg})
 	if err != nil {
 		t.Fatal(err)

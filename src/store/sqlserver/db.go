@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +13,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 	"github.com/microsoft/go-mssqldb/azuread"
 
+	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
 
@@ -61,19 +61,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Now = time.Now
 	}
 	c.Logger = orDiscard(c.Logger)
-	if c.MigrationLockTimeout == 0 {
-		c.MigrationLockTimeout = defaultMigrationLockTimeout
-	}
-	if c.MigrationLockTimeout < 0 {
-		return c, errors.New("sqlserver: MigrationLockTimeout must not be negative")
-	}
-	if c.MaxConns == 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.MaxConns < 0 {
-		return c, errors.New("sqlserver: MaxConns must not be negative")
-	}
-	return c, nil
+	return c, defaults.Fill("sqlserver",
+		defaults.Of("MigrationLockTimeout", &c.MigrationLockTimeout, defaultMigrationLockTimeout),
+		defaults.Of("MaxConns", &c.MaxConns, DefaultMaxConns))
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {
