@@ -22,7 +22,7 @@ var patch = Spec{
 	Media:  []string{MediaJSON, MediaMergePatch},
 	Decode: func(body []byte) (Payload, error) { return decodePatch(body) },
 	Decide: func(c Command, cur shipment.Shipment, exists bool, now time.Time) (shipment.Shipment, shipment.ChangeType, error) {
-		return shipment.Apply(cur, exists, c.Payload.(shipment.Patch), c.IfMatch, now)
+		return shipment.Merge(cur, exists, c.Payload.(shipment.Patch), c.IfMatch, now)
 	},
 	Sample: func(r *rand.Rand, cur shipment.Shipment, live bool) (Payload, bool) {
 		if !live {

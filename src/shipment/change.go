@@ -10,10 +10,10 @@ type ChangeType string
 
 // The kinds of change.
 const (
-	Created  ChangeType = "created"
-	Replaced ChangeType = "replaced"
-	Patched  ChangeType = "patched"
-	Deleted  ChangeType = "deleted"
+	Created   ChangeType = "created"
+	Replaced  ChangeType = "replaced"
+	Patched   ChangeType = "patched"
+	Cancelled ChangeType = "deleted" // the value predates the name: history entries keep it
 )
 
 // The functions below are the whole rule book. Each takes the current state
@@ -54,8 +54,8 @@ func Put(cur Shipment, exists bool, id string, f Fields, ifMatch int64, now time
 	return next, Replaced, nil
 }
 
-// Apply merges a patch into an existing shipment.
-func Apply(cur Shipment, exists bool, p Patch, ifMatch int64, now time.Time) (Shipment, ChangeType, error) {
+// Merge merges a patch into an existing shipment.
+func Merge(cur Shipment, exists bool, p Patch, ifMatch int64, now time.Time) (Shipment, ChangeType, error) {
 	live := exists && !cur.Deleted
 	if !live {
 		return Shipment{}, "", ErrNotFound
@@ -98,7 +98,7 @@ func Cancel(cur Shipment, exists bool, ifMatch int64, now time.Time) (Shipment, 
 	}
 	next := cur
 	next.Deleted, next.Version, next.UpdatedAt = true, cur.Version+1, now
-	return next, Deleted, nil
+	return next, Cancelled, nil
 }
 
 // checkPrecondition enforces If-Match: the command applies only at that version.

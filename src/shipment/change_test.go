@@ -89,7 +89,7 @@ func TestApply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, change, err := Apply(tt.cur, tt.exists, tt.p, tt.ifMatch, t1)
+			got, change, err := Merge(tt.cur, tt.exists, tt.p, tt.ifMatch, t1)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -111,7 +111,7 @@ func TestApply(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	got, change, err := Cancel(at(InTransit, 3), true, 3, t1)
-	if err != nil || !got.Deleted || got.Version != 4 || change != Deleted {
+	if err != nil || !got.Deleted || got.Version != 4 || change != Cancelled {
 		t.Fatalf("Cancel = %+v, %s, %v; want a tombstone at version 4", got, change, err)
 	}
 	if _, _, err := Cancel(at(Delivered, 3), true, 0, t1); !errors.Is(err, ErrInvalidTransition) {

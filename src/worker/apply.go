@@ -28,12 +28,12 @@ type result struct {
 	op      operation.Operation // the recorded operation; zero for a duplicate
 }
 
-// apply runs one command in one write transaction: the inbox check, the
+// transact runs one command in one write transaction: the inbox check, the
 // decision, the new state, the operation's outcome and the change-feed entry
 // (written by Record) commit together or not at all. A business failure is a
 // result, not an error; an error means nothing was kept and the command may be
 // retried.
-func (w *Worker) apply(ctx context.Context, cmd command.Command) (result, error) {
+func (w *Worker) transact(ctx context.Context, cmd command.Command) (result, error) {
 	uctx, cancel := w.detached(ctx)
 	defer cancel()
 	now := w.cfg.Now()

@@ -27,7 +27,7 @@ import (
 //     dead-letters it. The session ends here (see retry).
 //
 // While the store fails transiently the message is retried in place
-// (applyInPlace): that spends no delivery. If settling fails the session ends
+// (transactInPlace): that spends no delivery. If settling fails the session ends
 // too; the message comes back, and the inbox makes processing it again
 // harmless.
 func (w *Worker) process(ctx context.Context, s bus.Session, m *bus.ReceivedMessage) bool {
@@ -40,7 +40,7 @@ func (w *Worker) process(ctx context.Context, s bus.Session, m *bus.ReceivedMess
 	}
 	log := w.log.With("operation_id", cmd.OperationID, "shipment_id", cmd.ShipmentID,
 		"delivery_count", m.DeliveryCount)
-	res, err := w.applyInPlace(ctx, cmd, log)
+	res, err := w.transactInPlace(ctx, cmd, log)
 	var pe *panicError
 	switch {
 	case err == nil:
@@ -83,16 +83,16 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
-// applyInPlace applies cmd, retrying it in place while the write store fails
+// transactInPlace applies cmd, retrying it in place while the write store fails
 // transiently: the session's lock is renewed meanwhile, nothing is settled,
 // and no delivery is spent, so an outage shorter than MaxOutage costs the
 // command nothing but time. The breaker stops the other slots from taking new
 // sessions meanwhile. A write conflict is retried a few times; anything else,
 // a panic included, is returned at once.
-func (w *Worker) applyInPlace(ctx context.Context, cmd command.Command, log *slog.Logger) (result, error) {
+func (w *Worker) transactInPlace(ctx context.Context, cmd command.Command, log *slog.Logger) (result, error) {
 	var firstFailure time.Time
 	for attempt := 1; ; attempt++ {
-		res, err := w.applyContained(ctx, cmd)
+		res, err := w.transactContained(ctx, cmd)
 		switch {
 		case err == nil:
 			w.breaker.succeed()
@@ -126,14 +126,14 @@ func (w *Worker) applyInPlace(ctx context.Context, cmd command.Command, log *slo
 // outcome.
 const maxConflictRetries = 3
 
-// applyContained is apply with a panic turned into a *panicError.
-func (w *Worker) applyContained(ctx context.Context, cmd command.Command) (res result, err error) {
+// transactContained is transact with a panic turned into a *panicError.
+func (w *Worker) transactContained(ctx context.Context, cmd command.Command) (res result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
-	return w.apply(ctx, cmd)
+	return w.transact(ctx, cmd)
 }
 
 // deadLetter moves a message that is not a command this worker can process to

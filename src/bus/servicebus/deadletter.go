@@ -183,8 +183,8 @@ func (b *Bus) resubmit(ctx context.Context, r dlqReceiver, target *azservicebus.
 	if err := r.CompleteMessage(ctx, target, nil); err != nil {
 		return fmt.Errorf("copy sent as %s, but the original stays dead-lettered: complete: %w", m.ID, err)
 	}
-	b.log.Info("servicebus: dead letter resubmitted", "sequenceNumber", deref(target.SequenceNumber),
-		"messageId", target.MessageID, "newMessageId", m.ID, "session", m.SessionID)
+	b.log.Info("servicebus: dead letter resubmitted", "sequence_number", deref(target.SequenceNumber),
+		"message_id", target.MessageID, "new_message_id", m.ID, "session", m.SessionID)
 	return nil
 }
 
@@ -199,7 +199,7 @@ func (b *Bus) release(ctx context.Context, r dlqReceiver, msgs []*azservicebus.R
 	if _, err := settleAll(ctx, msgs, func(ctx context.Context, m *azservicebus.ReceivedMessage) error {
 		return r.AbandonMessage(ctx, m, nil)
 	}); err != nil {
-		b.log.Warn("servicebus: releasing dead letters failed; their locks will expire", "err", err)
+		b.log.Warn("servicebus: releasing dead letters failed; their locks will expire", "error", err)
 	}
 }
 

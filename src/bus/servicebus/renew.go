@@ -58,7 +58,7 @@ func (s *Session) renewLoop(ctx context.Context) {
 			return
 		default:
 			s.b.metrics.renewals.WithLabelValues("error").Inc()
-			s.b.log.Warn("servicebus: session lock renewal failed; retrying", "session", s.id, "err", err)
+			s.b.log.Warn("servicebus: session lock renewal failed; retrying", "session", s.id, "error", err)
 		}
 	}
 }
@@ -73,7 +73,7 @@ func (s *Session) renewOnce(ctx context.Context, left time.Duration) error {
 func (s *Session) lose(err error) {
 	s.markLost(err)
 	s.b.metrics.renewals.WithLabelValues("lost").Inc()
-	s.b.log.Info("servicebus: session lock lost", "session", s.id, "err", err)
+	s.b.log.Info("servicebus: session lock lost", "session", s.id, "error", err)
 }
 
 // wait waits d on the Bus's clock; false if ctx ended first.

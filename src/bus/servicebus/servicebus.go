@@ -143,7 +143,7 @@ func adminOptions() *admin.ClientOptions {
 func settingsFromService(ctx context.Context, cfg Config, getter func() (queueGetter, error)) (bus.Settings, error) {
 	g, err := getter()
 	if err != nil {
-		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "err", err)
+		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "error", err)
 		return cfg.Settings, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -154,7 +154,7 @@ func settingsFromService(ctx context.Context, cfg Config, getter func() (queueGe
 	case errors.As(err, &unusable):
 		return s, err
 	case err != nil:
-		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "err", err)
+		cfg.Logger.Warn("servicebus: cannot read the queue's properties; using the configured settings", "queue", cfg.Queue, "error", err)
 		return cfg.Settings, nil
 	}
 	level := slog.LevelInfo

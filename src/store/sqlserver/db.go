@@ -158,7 +158,7 @@ func logIsolation(ctx context.Context, db *sql.DB, logger *slog.Logger) {
 		`SELECT is_read_committed_snapshot_on FROM sys.databases WHERE database_id = DB_ID();`).Scan(&on)
 	switch {
 	case err != nil:
-		logger.Debug("sqlserver: cannot read READ_COMMITTED_SNAPSHOT", "err", err)
+		logger.Debug("sqlserver: cannot read READ_COMMITTED_SNAPSHOT", "error", err)
 	case !on:
 		logger.Info("sqlserver: READ_COMMITTED_SNAPSHOT is off: reads may wait for writers; " +
 			"ALTER DATABASE CURRENT SET READ_COMMITTED_SNAPSHOT ON avoids that")

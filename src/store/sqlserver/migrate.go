@@ -316,6 +316,6 @@ func releaseAppLock(ctx context.Context, conn *sql.Conn, resource string, logger
 	if err == nil {
 		return
 	}
-	logger.Warn("sqlserver: release migration lock; discarding the connection", "resource", resource, "err", err)
+	logger.Warn("sqlserver: release migration lock; discarding the connection", "resource", resource, "error", err)
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 }

@@ -150,7 +150,7 @@ func checkContiguous(t *testing.T, id string, h []store.HistoryEntry, s shipment
 		}
 	}
 	last := h[len(h)-1]
-	if last.Status != s.Status || (last.Type == shipment.Deleted) != s.Deleted {
+	if last.Status != s.Status || (last.Type == shipment.Cancelled) != s.Deleted {
 		t.Errorf("History(%s) ends with %s/%s, but the shipment is %s, deleted %v", id, last.Type, last.Status, s.Status, s.Deleted)
 		return true
 	}

@@ -20,7 +20,7 @@ func at2(t *testing.T, db WriteDB, id string) shipment.Shipment {
 	t.Helper()
 	create, s1 := createRecord("op-"+id+"-1", id, 1)
 	mustRecord(t, db, create)
-	s2, change, err := shipment.Apply(s1, true, shipment.Patch{Recipient: ptr("Someone Else")}, 0, tick(2))
+	s2, change, err := shipment.Merge(s1, true, shipment.Patch{Recipient: ptr("Someone Else")}, 0, tick(2))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}

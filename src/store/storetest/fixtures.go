@@ -156,7 +156,7 @@ func (b *feedBuilder) patch(id string, p shipment.Patch) store.Change {
 	b.t.Helper()
 	pos, at := b.next()
 	cur, exists := b.state[id]
-	s, change, err := shipment.Apply(cur, exists, p, 0, at)
+	s, change, err := shipment.Merge(cur, exists, p, 0, at)
 	return b.succeeded(pos, at, command.KindPatch, s, change, err)
 }
 

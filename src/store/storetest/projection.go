@@ -214,14 +214,14 @@ func testCancelDeletesRowKeepsHistory(t *testing.T, p ProjectionDB) {
 	if diff := cmp.Diff(f.live(""), listAll(t, p, "", 10)); diff != "" {
 		t.Errorf("live shipments mismatch (-want +got):\n%s", diff)
 	}
-	checkHistory(t, p, "a", []shipment.ChangeType{shipment.Created, shipment.Patched, shipment.Deleted})
+	checkHistory(t, p, "a", []shipment.ChangeType{shipment.Created, shipment.Patched, shipment.Cancelled})
 	checkStats(t, p, f, 4, 4)
 	// The id is used again: a new life, the history goes on.
 	mustApply(t, p, []store.Change{f.put("a", fields(5))}, 5)
 	if got, found, err := p.Shipment(ctx, "a"); err != nil || !found || got.Version != 4 {
 		t.Errorf("Shipment(a) after re-create = version %d, found %v, %v; want version 4", got.Version, found, err)
 	}
-	checkHistory(t, p, "a", []shipment.ChangeType{shipment.Created, shipment.Patched, shipment.Deleted, shipment.Created})
+	checkHistory(t, p, "a", []shipment.ChangeType{shipment.Created, shipment.Patched, shipment.Cancelled, shipment.Created})
 }
 
 // checkHistory checks that id's history is versions 1..n of the given types.

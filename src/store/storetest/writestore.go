@@ -113,8 +113,8 @@ func testCancelLeavesTombstone(t *testing.T, db WriteDB) {
 	if len(feed) != 3 {
 		t.Fatalf("feed has %d entries, want 3", len(feed))
 	}
-	if c := feed[1]; c.Change != shipment.Deleted || c.Shipment == nil || !c.Shipment.Deleted {
-		t.Errorf("cancel entry = change %q, shipment %+v; want %q with a tombstone", c.Change, c.Shipment, shipment.Deleted)
+	if c := feed[1]; c.Change != shipment.Cancelled || c.Shipment == nil || !c.Shipment.Deleted {
+		t.Errorf("cancel entry = change %q, shipment %+v; want %q with a tombstone", c.Change, c.Shipment, shipment.Cancelled)
 	}
 }
 
