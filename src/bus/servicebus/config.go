@@ -82,16 +82,16 @@ func DefaultSettings() bus.Settings {
 func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Namespace == "" && c.ConnectionString == "":
-		return c, errors.New("config: set Namespace or ConnectionString")
+		return c, errors.New("servicebus: config: set Namespace or ConnectionString")
 	case c.Namespace != "" && c.ConnectionString != "":
-		return c, errors.New("config: set Namespace or ConnectionString, not both")
+		return c, errors.New("servicebus: config: set Namespace or ConnectionString, not both")
 	}
 	if c.Queue == "" {
 		c.Queue = DefaultQueue
 	}
 	c.Settings = settingsWithDefaults(c.Settings)
 	if c.Settings.LockDuration < time.Second {
-		return c, errors.New("config: Settings.LockDuration under a second (Service Bus allows 5s to 5m)")
+		return c, errors.New("servicebus: config: Settings.LockDuration under a second (Service Bus allows 5s to 5m)")
 	}
 	if c.ReceiveTimeout <= 0 {
 		c.ReceiveTimeout = 5 * time.Second

@@ -107,7 +107,7 @@ func (b *Bus) ResubmitDeadLetter(ctx context.Context, seq int64) error {
 	if err := b.mustExist(ctx, r, seq); err != nil {
 		return err
 	}
-	return fmt.Errorf("resubmit dead letter %d: not received within %d messages or %v; is another receiver holding it?",
+	return fmt.Errorf("servicebus: resubmit dead letter %d: not received within %d messages or %v; is another receiver holding it?",
 		seq, b.cfg.ResubmitScanLimit, b.settings.LockDuration/2)
 }
 

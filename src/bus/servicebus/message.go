@@ -33,16 +33,16 @@ const (
 func checkMessage(m bus.Message) error {
 	switch {
 	case m.ID == "":
-		return fmt.Errorf("message has no id")
+		return fmt.Errorf("servicebus: message has no id")
 	case len(m.ID) > maxIDLength:
-		return fmt.Errorf("message id %.16q…: longer than %d characters", m.ID, maxIDLength)
+		return fmt.Errorf("servicebus: message id %.16q…: longer than %d characters", m.ID, maxIDLength)
 	case m.SessionID == "":
 		// A session-enabled queue refuses a message without a session id.
-		return fmt.Errorf("message %s has no session id", m.ID)
+		return fmt.Errorf("servicebus: message %s has no session id", m.ID)
 	case len(m.SessionID) > maxIDLength:
-		return fmt.Errorf("message %s: session id longer than %d characters", m.ID, maxIDLength)
+		return fmt.Errorf("servicebus: message %s: session id longer than %d characters", m.ID, maxIDLength)
 	case m.TimeToLive < 0:
-		return fmt.Errorf("message %s: negative time to live", m.ID)
+		return fmt.Errorf("servicebus: message %s: negative time to live", m.ID)
 	}
 	return nil
 }

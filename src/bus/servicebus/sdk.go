@@ -123,7 +123,7 @@ func (s sdkSender) newBatch(ctx context.Context) (messageBatch, error) {
 func (s sdkSender) sendBatch(ctx context.Context, b messageBatch) error {
 	mb, ok := b.(*azservicebus.MessageBatch)
 	if !ok {
-		return fmt.Errorf("send batch: %T is not a batch from this sender", b)
+		return fmt.Errorf("servicebus: send batch: %T is not a batch from this sender", b)
 	}
 	return s.SendMessageBatch(ctx, mb, nil)
 }

@@ -74,7 +74,7 @@ func (s *Session) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage,
 		return nil, err
 	}
 	if max < 1 {
-		return nil, fmt.Errorf("receive from session %s: max %d, want at least 1", s.id, max)
+		return nil, fmt.Errorf("servicebus: receive from session %s: max %d, want at least 1", s.id, max)
 	}
 	max = min(max, maxReceive)
 	// Stop waiting as soon as the renewal finds the lock gone: messages that
@@ -156,7 +156,7 @@ func (s *Session) DeadLetter(ctx context.Context, m *bus.ReceivedMessage, reason
 // settlement leaves m pending (a retry may succeed) unless the lock is gone.
 func (s *Session) settle(action string, m *bus.ReceivedMessage, do func(*azservicebus.ReceivedMessage) error) error {
 	if m == nil {
-		return fmt.Errorf("%s: nil message", action)
+		return fmt.Errorf("servicebus: %s: nil message", action)
 	}
 	rm, err := s.take(action, m.SequenceNumber)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Session) take(action string, seq int64) (*azservicebus.ReceivedMessage,
 	}
 	rm, ok := s.pending[seq]
 	if !ok {
-		return nil, fmt.Errorf("%s message %d: not received on session %s, or settled already", action, seq, s.id)
+		return nil, fmt.Errorf("servicebus: %s message %d: not received on session %s, or settled already", action, seq, s.id)
 	}
 	return rm, nil
 }

@@ -83,7 +83,7 @@ func readSettings(ctx context.Context, g queueGetter, queue string, fallback bus
 func parseISODuration(s string) (time.Duration, error) {
 	rest, ok := strings.CutPrefix(s, "P")
 	if !ok || rest == "" {
-		return 0, fmt.Errorf("duration %q: not ISO 8601", s)
+		return 0, fmt.Errorf("servicebus: duration %q: not ISO 8601", s)
 	}
 	var total float64 // seconds; float, so the service's "infinite" cannot overflow
 	inTime := false
@@ -94,15 +94,15 @@ func parseISODuration(s string) (time.Duration, error) {
 		}
 		i := strings.IndexAny(rest, "WDHMS")
 		if i <= 0 {
-			return 0, fmt.Errorf("duration %q: not ISO 8601", s)
+			return 0, fmt.Errorf("servicebus: duration %q: not ISO 8601", s)
 		}
 		n, err := strconv.ParseFloat(rest[:i], 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("duration %q: not ISO 8601", s)
+			return 0, fmt.Errorf("servicebus: duration %q: not ISO 8601", s)
 		}
 		unit := isoUnit(inTime, rest[i])
 		if unit == 0 {
-			return 0, fmt.Errorf("duration %q: not ISO 8601", s)
+			return 0, fmt.Errorf("servicebus: duration %q: not ISO 8601", s)
 		}
 		total += n * unit
 		rest = rest[i+1:]

@@ -84,7 +84,7 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 		{"WorkerName", cfg.WorkerName}, {"ProjectorName", cfg.ProjectorName}, {"QueryName", cfg.QueryName},
 	} {
 		if f.value == "" {
-			errs = append(errs, fmt.Errorf("dbinit: %s is required", f.name))
+			errs = append(errs, fmt.Errorf("sqlserver: dbinit: %s is required", f.name))
 		}
 	}
 	errs = append(errs, checkPairs(cfg)...)
@@ -187,10 +187,10 @@ func checkPairs(cfg InitConfig) []error {
 	} {
 		name, id := r[0], strings.ToLower(r[1])
 		if prev, ok := idOf[name]; ok && prev != id {
-			errs = append(errs, fmt.Errorf("dbinit: user name %q is given two client ids", name))
+			errs = append(errs, fmt.Errorf("sqlserver: dbinit: user name %q is given two client ids", name))
 		}
 		if prev, ok := nameOf[id]; ok && prev != name {
-			errs = append(errs, fmt.Errorf("dbinit: client id %s is given two user names", r[1]))
+			errs = append(errs, fmt.Errorf("sqlserver: dbinit: client id %s is given two user names", r[1]))
 		}
 		idOf[name], nameOf[id] = id, name
 	}

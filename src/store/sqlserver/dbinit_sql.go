@@ -21,10 +21,10 @@ import (
 func quoteName(name string) (string, error) {
 	n := utf8.RuneCountInString(name)
 	if n == 0 || n > 128 || !utf8.ValidString(name) {
-		return "", fmt.Errorf("database name %q: want 1 to 128 characters of valid UTF-8", name)
+		return "", fmt.Errorf("sqlserver: database name %q: want 1 to 128 characters of valid UTF-8", name)
 	}
 	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("database name %q: control characters are not allowed", name)
+		return "", fmt.Errorf("sqlserver: database name %q: control characters are not allowed", name)
 	}
 	return "[" + strings.ReplaceAll(name, "]", "]]") + "]", nil
 }
@@ -45,7 +45,7 @@ func quoteString(s string) string {
 func sidFromClientID(clientID string) ([]byte, error) {
 	u, err := uuid.Parse(clientID)
 	if err != nil || len(clientID) != 36 {
-		return nil, fmt.Errorf("client id %q: want a GUID such as 00000000-0000-0000-0000-000000000000", clientID)
+		return nil, fmt.Errorf("sqlserver: client id %q: want a GUID such as 00000000-0000-0000-0000-000000000000", clientID)
 	}
 	sid := u[:] // uuid.UUID holds the bytes in the order they are written
 	reverse(sid[0:4])
@@ -118,11 +118,11 @@ func grantSQL(name string, g tableGrant) (string, error) {
 		return "", err
 	}
 	if len(g.perms) == 0 {
-		return "", fmt.Errorf("grant on %s: no permissions", g.table)
+		return "", fmt.Errorf("sqlserver: grant on %s: no permissions", g.table)
 	}
 	for _, p := range g.perms {
 		if !tablePermissions[p] {
-			return "", fmt.Errorf("grant on %s: permission %q is not one of SELECT, INSERT, UPDATE, DELETE", g.table, p)
+			return "", fmt.Errorf("sqlserver: grant on %s: permission %q is not one of SELECT, INSERT, UPDATE, DELETE", g.table, p)
 		}
 	}
 	return fmt.Sprintf("GRANT %s ON OBJECT::[dbo].%s TO %s;", strings.Join(g.perms, ", "), table, user), nil

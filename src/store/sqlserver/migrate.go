@@ -69,7 +69,7 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	for _, e := range entries {
 		parts := migrationName.FindStringSubmatch(e.Name())
 		if e.IsDir() || parts == nil {
-			return nil, fmt.Errorf("migration %s/%s: want a file named NNNN_name.sql", dir, e.Name())
+			return nil, fmt.Errorf("sqlserver: migration %s/%s: want a file named NNNN_name.sql", dir, e.Name())
 		}
 		version, _ := strconv.Atoi(parts[1])
 		script, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
@@ -81,7 +81,7 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	for i, m := range ms {
 		if m.version != i+1 {
-			return nil, fmt.Errorf("migrations %s: version %d where %d was expected", dir, m.version, i+1)
+			return nil, fmt.Errorf("sqlserver: migrations %s: version %d where %d was expected", dir, m.version, i+1)
 		}
 	}
 	return ms, nil
@@ -166,7 +166,7 @@ func pendingMigrations(all []migration, applied map[int]bool) []migration {
 // someone allowed to change the schema must run `dropoff migrate` (in a
 // deployment, `dropoff dbinit` does). Until then a role cannot start; trying
 // again later may succeed.
-var ErrSchemaBehind = errors.New("schema behind this build")
+var ErrSchemaBehind = errors.New("sqlserver: schema behind this build")
 
 // checkSchema fails with ErrSchemaBehind when the database lacks a migration
 // this build needs, and warns when it has ones this build does not know (a
@@ -295,13 +295,13 @@ func appLockResult(resource string, code int) error {
 	case code >= 0:
 		return nil
 	case code == -1:
-		return fmt.Errorf("lock %s: timed out waiting for another migration", resource)
+		return fmt.Errorf("sqlserver: lock %s: timed out waiting for another migration", resource)
 	case code == -2:
-		return fmt.Errorf("lock %s: the request was cancelled", resource)
+		return fmt.Errorf("sqlserver: lock %s: the request was cancelled", resource)
 	case code == -3:
-		return fmt.Errorf("lock %s: chosen as deadlock victim", resource)
+		return fmt.Errorf("sqlserver: lock %s: chosen as deadlock victim", resource)
 	default:
-		return fmt.Errorf("lock %s: sp_getapplock returned %d", resource, code)
+		return fmt.Errorf("sqlserver: lock %s: sp_getapplock returned %d", resource, code)
 	}
 }
 
