@@ -33,7 +33,14 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 		t.Errorf("peek from %d: got %d messages (%v), want %s first", dlB.SequenceNumber, len(got), err, b.ID)
 	}
 
-	// Resubmit a: a copy with a new id is delivered in its session, afresh.
+	checkResubmit(ctx, t, q, sid, a, dlA)
+	checkPurge(ctx, t, q, b, dlB)
+}
+
+// checkResubmit resubmits a, dead-lettered as dl: a copy with a new id is
+// delivered in its session, afresh; resubmitting again finds nothing.
+func checkResubmit(ctx context.Context, t *testing.T, q Queue, sid string, a bus.Message, dlA *bus.ReceivedMessage) {
+	t.Helper()
 	if err := q.ResubmitDeadLetter(ctx, dlA.SequenceNumber); err != nil {
 		t.Fatalf("resubmit %d: %v", dlA.SequenceNumber, err)
 	}
@@ -60,10 +67,15 @@ func (s suite) testDeadLetterAdmin(t *testing.T) {
 		}
 	}
 
-	// Purge asks before removing: a message its before refuses stays, and
-	// the purge says why.
+}
+
+// checkPurge purges: it asks before removing, so a message its before
+// refuses (b, dead-lettered as dlB) stays, and the purge says why; then
+// every dead letter goes, each after before saw it whole.
+func checkPurge(ctx context.Context, t *testing.T, q Queue, b bus.Message, dlB *bus.ReceivedMessage) {
+	t.Helper()
 	refused := errors.New("bustest: not yet")
-	_, err = q.PurgeDeadLetters(ctx, func(_ context.Context, m *bus.ReceivedMessage) error {
+	_, err := q.PurgeDeadLetters(ctx, func(_ context.Context, m *bus.ReceivedMessage) error {
 		if m.ID == b.ID {
 			return refused
 		}
