@@ -34,6 +34,10 @@ type queue interface {
 	bus.DeadLetters
 	// Pacing is how the worker should pace its sessions on this adapter.
 	Pacing() bus.Pacing
+	// Settings are the queue's properties in effect (Service Bus: as read
+	// from the service where the identity may), logged at start so that an
+	// operator sees the lock and delivery count the worker runs with.
+	Settings() bus.Settings
 	// PingSend and PingReceive are the readiness checks of the roles that
 	// send (the command API) and receive (the worker).
 	PingSend(ctx context.Context) error
@@ -83,7 +87,7 @@ func (o opener) queue(ctx context.Context) (queue, func() error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open embedded queue: %w", err)
 	}
-	logger.Info("bus: embedded session queue", "file", path)
+	logSettings(logger, "bus: embedded session queue", q.Settings(), "file", path)
 	return q, q.Close, nil
 }
 
@@ -119,13 +123,18 @@ func (o opener) serviceBus(ctx context.Context) (queue, func() error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open service bus queue %s: %w", c.ServiceBusQueue, err)
 	}
-	logger.Info("bus: Azure Service Bus", "queue", c.ServiceBusQueue, "lock_duration", settings.LockDuration.String(),
-		"max_delivery_count", settings.MaxDeliveryCount)
+	logSettings(logger, "bus: Azure Service Bus", q.Settings(), "queue", c.ServiceBusQueue)
 	return q, func() error {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		return q.Close(cctx)
 	}, nil
+}
+
+// logSettings logs msg with the queue's settings in effect, and attrs.
+func logSettings(logger *slog.Logger, msg string, s bus.Settings, attrs ...any) {
+	logger.Info(msg, append(attrs, "lock_duration", s.LockDuration.String(), "max_delivery_count", s.MaxDeliveryCount,
+		"default_ttl", s.DefaultTimeToLive.String(), "duplicate_window", s.DuplicateWindow.String())...)
 }
 
 // writeDB is the write store with its change feed, and what retention does

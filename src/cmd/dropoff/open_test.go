@@ -256,3 +256,11 @@ func TestWaitingForTheDatabaseIsAliveButNotReady(t *testing.T) {
 		t.Fatal("a role waiting for its database did not shut down within 30s")
 	}
 }
+
+// A process logs the queue's settings in effect when it opens the queue.
+func TestQueueSettingsAreLogged(t *testing.T) {
+	s := startSystem(t, "--lock-duration", "7s")
+	if logs := s.logs.String(); !strings.Contains(logs, `"msg":"bus: embedded session queue"`) || !strings.Contains(logs, `"lock_duration":"7s"`) {
+		t.Errorf("no line with the queue's settings:\n%s", logs)
+	}
+}
