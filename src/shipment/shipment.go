@@ -1,7 +1,9 @@
 package shipment
 
 import (
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -106,6 +108,10 @@ func (p Patch) Validate() error {
 	return v.err()
 }
 
+// checkText requires s to be text a person can read back: valid UTF-8, not
+// blank, no control characters (a line break or NUL would break every
+// label and log line that shows it), and no U+FFFD, which is what a JSON
+// decoder makes of a lone surrogate such as \ud800.
 func checkText(v *ValidationError, field, s string, max int) {
 	n := utf8.RuneCountInString(s)
 	switch {
@@ -113,6 +119,12 @@ func checkText(v *ValidationError, field, s string, max int) {
 		v.add(field, "must be valid UTF-8")
 	case n == 0:
 		v.add(field, "is required and must not be empty")
+	case strings.TrimSpace(s) == "":
+		v.add(field, "must not be blank")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		v.add(field, "must not contain control characters, such as a line break, a tab or NUL")
+	case strings.ContainsRune(s, utf8.RuneError):
+		v.add(field, "must not contain U+FFFD: a lone surrogate (such as \\ud800), or text that was not valid Unicode")
 	case n > max:
 		v.add(field, "must be at most %d characters long", max)
 	}
