@@ -128,5 +128,19 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, token: cfg.AdminToken}).routes(e)
 	}
-	return e, nil
+	return headAsGet{e}, nil
+}
+
+// headAsGet answers HEAD wherever GET works (RFC 9110, 9.3.2): a HEAD is
+// served as the GET it asks about, and the server sends the status and
+// headers without the body (net/http drops the writes of a HEAD response).
+// GET handlers change nothing, so this is safe.
+type headAsGet struct{ h http.Handler }
+
+func (x headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	x.h.ServeHTTP(w, r)
 }

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/dropoff-dev/dropoff/src/shipment"
+)
+
+// HEAD works wherever GET does, with GET's status and headers and no body
+// (RFC 9110, 9.3.2), over a real server, which drops the body.
+func TestHeadWhereGetWorks(t *testing.T) {
+	h := newHarness(t)
+	h.queries.shipments["s1"] = sampleShipment("s1", shipment.InTransit, 3)
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{{"/healthz", 200}, {"/readyz", 200}, {"/v1/shipments/s1", 200}, {"/v1/shipments", 200}, {"/v1/shipments/nobody", 404}} {
+		get := fetch(t, http.MethodGet, srv.URL+tc.path)
+		head := fetch(t, http.MethodHead, srv.URL+tc.path)
+		if head.status != tc.status || get.status != tc.status {
+			t.Errorf("%s: HEAD %d, GET %d; want %d for both", tc.path, head.status, get.status, tc.status)
+		}
+		if head.body != "" {
+			t.Errorf("HEAD %s sent a body: %q", tc.path, head.body)
+		}
+		for _, k := range []string{"Content-Type", "ETag"} {
+			if head.header.Get(k) != get.header.Get(k) {
+				t.Errorf("%s: HEAD %s %q, GET %q", tc.path, k, head.header.Get(k), get.header.Get(k))
+			}
+		}
+	}
+	// HEAD is no way around a method's absence: a command route has no GET.
+	if r := fetch(t, http.MethodHead, srv.URL+"/v1/operations"); r.status != http.StatusNotFound {
+		t.Errorf("HEAD of a path without GET: %d, want 404", r.status)
+	}
+}
+
+type fetched struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func fetch(t *testing.T, method, url string) fetched {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fetched{resp.StatusCode, resp.Header, string(b)}
+}
