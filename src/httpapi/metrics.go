@@ -11,6 +11,7 @@ import (
 // registry (then nobody collects them), so handlers never check for nil.
 type metrics struct {
 	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
 	accepted *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 }
@@ -22,6 +23,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to answer an HTTP request, by method, route template and status.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dropoff_http_requests_in_flight",
+			Help: "HTTP requests being answered now.",
+		}),
 		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dropoff_commands_accepted_total",
 			Help: "Commands sent to the queue and answered 202, by kind.",
@@ -36,6 +41,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	var err error
 	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.inFlight, err = register(reg, m.inFlight); err != nil {
 		return nil, err
 	}
 	if m.accepted, err = register(reg, m.accepted); err != nil {

@@ -23,6 +23,8 @@ const unmatchedRoute = "unmatched"
 func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now() // the real clock: a duration, not a timestamp
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
 		c.Next()
 		elapsed := time.Since(start)
 		status := c.Writer.Status()

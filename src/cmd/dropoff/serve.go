@@ -331,7 +331,14 @@ func (p *process) serveHTTP(ctx context.Context, ln net.Listener, h http.Handler
 		defer cancel()
 		p.logger.Info("shutting down")
 		if err := srv.Shutdown(sctx); err != nil {
-			return fmt.Errorf("shut down http: %w", err)
+			// A client still sending (or one that never finishes reading) must
+			// not hold the shutdown: past the timeout its connection is closed.
+			// It got no answer, so it retries; nothing was accepted for it.
+			p.logger.Warn("connections still busy at the shutdown timeout; closing them",
+				"shutdown_timeout", p.cfg.ShutdownTimeout.String(), "error", err)
+			if err := srv.Close(); err != nil {
+				return fmt.Errorf("close http: %w", err)
+			}
 		}
 		return nil
 	})

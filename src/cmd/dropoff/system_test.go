@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -161,3 +163,59 @@ func (s *system) succeed(t *testing.T, method, id, body string, headers ...strin
 }
 
 const parcel = `{"recipient":"Ada","destination":"1 Main St","weightGrams":1200,"service":"express"}`
+
+// A client that never finishes its request does not hold the shutdown: past
+// the shutdown timeout its connection is closed and the process stops
+// cleanly.
+func TestSlowClientDoesNotHoldShutdown(t *testing.T) {
+	logs := &logSink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-timeout", "500ms"},
+		func(string) string { return "" }, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode))
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-m.Ready()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(m.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers whole, the body promised and never sent: the request is in flight.
+	fmt.Fprintf(conn, "PUT /v1/shipments/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	deadline := time.Now().Add(10 * time.Second)
+	// The scrape counts itself: 2 in flight is the slow request and the scrape.
+	for !strings.Contains(fetchMetrics(t, m.URL()), "dropoff_http_requests_in_flight 2") {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never reached the handler")
+		}
+		time.Sleep(5 * time.Millisecond) // polling, with the deadline above
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case <-m.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a slow client held the shutdown for 10s")
+	}
+	if err := m.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("shutdown with a slow client: %v, want a clean stop", err)
+	}
+	t.Logf("stopped %v after the signal", time.Since(start).Round(time.Millisecond))
+}
+
+func fetchMetrics(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
