@@ -12,6 +12,33 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// limit answers 503 with Retry-After once max requests are in flight, so
+// that a surge is refused at once instead of queueing without bound in
+// memory; the probes (/healthz, /readyz, /metrics) always pass, so that an
+// operator can still see a busy process.
+func limit(max int) gin.HandlerFunc {
+	slots := make(chan struct{}, max)
+	return func(c *gin.Context) {
+		if isProbe(c.FullPath()) {
+			c.Next()
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			c.Next()
+		default:
+			writeProblem(c, newProblem(http.StatusServiceUnavailable, ProblemUnavailable,
+				fmt.Sprintf("the server is answering its limit of %d requests at once; retry later", max)).
+				withHeader("Retry-After", "1"))
+		}
+	}
+}
+
+func isProbe(route string) bool {
+	return route == "/healthz" || route == "/readyz" || route == "/metrics"
+}
+
 // unmatchedRoute labels requests that matched no route (404, 405), so that
 // made-up paths do not each become a time series.
 const unmatchedRoute = "unmatched"
@@ -38,7 +65,7 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 		switch {
 		case status >= http.StatusInternalServerError:
 			level = slog.LevelError
-		case status < http.StatusBadRequest && (route == "/healthz" || route == "/readyz" || route == "/metrics"):
+		case status < http.StatusBadRequest && isProbe(route):
 			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{

@@ -36,6 +36,9 @@ type Config struct {
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.
 	OperationTTL time.Duration
+	// MaxInFlight bounds the requests answered at once; past it a request
+	// gets 503 with Retry-After (the probes always pass). Default 1024.
+	MaxInFlight int
 	// Ready are the checks /readyz runs; ReadyTimeout bounds them (default 2s).
 	Ready        []ReadyCheck
 	ReadyTimeout time.Duration
@@ -53,10 +56,12 @@ type Config struct {
 const (
 	DefaultOperationTTL = 24 * time.Hour
 	DefaultReadyTimeout = 2 * time.Second
+	DefaultMaxInFlight  = 1024
 )
 
 func (cfg Config) withDefaults() (Config, error) {
 	err := defaults.Fill("httpapi",
+		defaults.Of("MaxInFlight", &cfg.MaxInFlight, DefaultMaxInFlight),
 		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
 		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout))
 	if err != nil {
@@ -108,7 +113,7 @@ func New(cfg Config) (http.Handler, error) {
 	// encoded slash (a%2Fb) reaches the handler and gets a 400 naming the id.
 	e.UseRawPath, e.UnescapePathValues = true, true
 	e.ForwardedByClientIP = false // nothing here trusts X-Forwarded-For
-	e.Use(observe(cfg.Logger, m), recoverer(cfg.Logger))
+	e.Use(observe(cfg.Logger, m), recoverer(cfg.Logger), limit(cfg.MaxInFlight))
 	e.NoRoute(routeNotFound)
 	e.NoMethod(methodNotAllowed)
 

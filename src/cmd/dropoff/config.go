@@ -20,6 +20,7 @@ type config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	MaxInFlight     int
 
 	ServiceBusNamespace        string
 	ServiceBusConnectionString string
@@ -177,6 +178,7 @@ var settings = []setting{
 	stringSetting("data-dir", "DROPOFF_DATA_DIR", allRoles, "./data", "directory of the embedded stores (queue.db, write.db, read.db)", func(c *config) *string { return &c.DataDir }),
 	stringSetting("log-level", "DROPOFF_LOG_LEVEL", allRoles, "info", "debug, info, warn or error", func(c *config) *string { return &c.LogLevel }),
 	stringSetting("log-format", "DROPOFF_LOG_FORMAT", allRoles, "text", "text or json", func(c *config) *string { return &c.LogFormat }),
+	intSetting("max-in-flight", "DROPOFF_MAX_IN_FLIGHT", allRoles, 1024, "HTTP requests answered at once; past it a request gets 503 with Retry-After (the probes always pass)", func(c *config) *int { return &c.MaxInFlight }),
 	durationSetting("shutdown-timeout", "DROPOFF_SHUTDOWN_TIMEOUT", allRoles, 20*time.Second, "how long a shutdown may take to finish in-flight work", func(c *config) *time.Duration { return &c.ShutdownTimeout }),
 	stringSetting("azure-auth", "DROPOFF_AZURE_AUTH", allRoles, authDefault, "how to authenticate to Azure: default-credential (azidentity's DefaultAzureCredential, developer logins included) or managed-identity (only the identity AZURE_CLIENT_ID names; never a developer login)", func(c *config) *string { return &c.AzureAuth }),
 	stringSetting("azure-client-id", "AZURE_CLIENT_ID", allRoles, "", "client id of the user-assigned managed identity (Container Apps does not set it: the deployment does)", func(c *config) *string { return &c.AzureClientID }),
@@ -236,6 +238,9 @@ func (c config) validate() error {
 	}
 	if c.WorkerSessionHold < 0 || c.WorkerAcceptTimeout < 0 || c.WorkerMaxOutage < 0 {
 		errs = append(errs, errors.New("worker-session-hold, worker-accept-timeout and worker-max-outage must not be negative"))
+	}
+	if c.MaxInFlight < 1 {
+		errs = append(errs, errors.New("max-in-flight must be at least 1"))
 	}
 	if c.DBConns < 0 {
 		errs = append(errs, errors.New("db-conns must not be negative"))

@@ -291,6 +291,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		DeadLetters:  wk.deadLetters, // the worker's: the role that may receive from the queue
 		AdminToken:   p.cfg.AdminToken,
 		OperationTTL: p.cfg.QueueTTL,
+		MaxInFlight:  p.cfg.MaxInFlight,
 		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready),
 		Registry:     p.reg,
 		Logger:       p.logger,
