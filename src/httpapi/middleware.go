@@ -44,9 +44,11 @@ func isProbe(route string) bool {
 const unmatchedRoute = "unmatched"
 
 // observe logs every request once and records its duration. It runs
-// outermost, so it sees the status a panic was turned into. A 5xx is logged
-// at error level with the causes handlers attached (fail does that); probes
-// of /healthz, /readyz and /metrics that pass are logged at debug level.
+// outermost, so it sees the status a panic was turned into. A request is not
+// an event: it is logged at debug level (a busy process would otherwise log
+// thousands of lines a second), but for a 5xx, the server's fault: a 500
+// (a bug) at error level, any other (a dependency down, a limit reached) at
+// warn, each with the causes handlers attached (fail does that).
 func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now() // the real clock: a duration, not a timestamp
@@ -61,17 +63,17 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 		}
 		m.duration.WithLabelValues(methodLabel(c.Request.Method), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
 
-		level := slog.LevelInfo
+		level := slog.LevelDebug
 		switch {
-		case status >= http.StatusInternalServerError:
+		case status == http.StatusInternalServerError:
 			level = slog.LevelError
-		case status < http.StatusBadRequest && isProbe(route):
-			level = slog.LevelDebug
+		case status > http.StatusInternalServerError:
+			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
 			slog.String("route", route), slog.Int("status", status),
-			slog.Duration("duration", elapsed), slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.String("duration", elapsed.Round(time.Microsecond).String()), slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("remote", c.Request.RemoteAddr),
 		}
 		if len(c.Errors) > 0 {
