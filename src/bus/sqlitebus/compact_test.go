@@ -69,8 +69,9 @@ func TestCompactShrinksTheQueueFile(t *testing.T) {
 func compactNow(t *testing.T, q *Queue) {
 	t.Helper()
 	done := make(chan struct{})
-	q.ops <- &op{ctx: context.Background(), done: make(chan struct{}), run: func(*batch) error { return nil },
-		then: func(error) { q.compact(); close(done) }}
+	if !q.writer.Submit(func(*batch) error { return nil }, func(error) { q.compact(); close(done) }) {
+		t.Fatal("the writer is closed")
+	}
 	<-done
 }
 

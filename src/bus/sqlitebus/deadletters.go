@@ -21,7 +21,7 @@ func (q *Queue) PeekDeadLetters(ctx context.Context, from int64, max int) ([]*bu
 	if max < 1 {
 		return nil, nil
 	}
-	rows, err := q.st.get("peekDLQ").QueryContext(ctx, from, max)
+	rows, err := q.st.peekDLQ.QueryContext(ctx, from, max)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitebus: peek dead letters: %w", err)
 	}
@@ -45,10 +45,10 @@ func (q *Queue) PeekDeadLetters(ctx context.Context, from int64, max int) ([]*bu
 // message id and sequence number, delivery count 0 — and removes the dead
 // letter, in one transaction. bus.ErrNotFound if there is no such dead letter.
 func (q *Queue) ResubmitDeadLetter(ctx context.Context, seq int64) error {
-	err := q.do(ctx, func(b *batch) error {
+	err := q.writer.Do(ctx, func(b *batch) error {
 		var m bus.ReceivedMessage
 		var reason, description string
-		err := scanMessage(b.stmt("getDLQ").QueryRowContext(b.ctx, seq), &m, &reason, &description)
+		err := scanMessage(b.stmt(b.q.st.getDLQ).QueryRowContext(b.ctx, seq), &m, &reason, &description)
 		if errors.Is(err, sql.ErrNoRows) {
 			return bus.ErrNotFound
 		}
@@ -64,13 +64,13 @@ func (q *Queue) ResubmitDeadLetter(ctx context.Context, seq int64) error {
 				return fmt.Errorf("encode properties: %w", err)
 			}
 		}
-		if _, err := b.exec("rememberID", o.id, b.now, b.now); err != nil {
+		if _, err := b.exec(b.q.st.rememberID, o.id, b.now, b.now); err != nil {
 			return err
 		}
 		if err := b.enqueue(o); err != nil {
 			return err
 		}
-		_, err = b.exec("deleteDLQ", seq)
+		_, err = b.exec(b.q.st.deleteDLQ, seq)
 		return err
 	})
 	if err != nil {
@@ -124,10 +124,10 @@ func (q *Queue) deleteDeadLetters(ctx context.Context, seqs []int64) (int, error
 		return 0, nil
 	}
 	var n int64
-	err := q.do(ctx, func(b *batch) error {
+	err := q.writer.Do(ctx, func(b *batch) error {
 		n = 0
 		for _, seq := range seqs {
-			k, err := b.exec("deleteDLQ", seq)
+			k, err := b.exec(b.q.st.deleteDLQ, seq)
 			if err != nil {
 				return err
 			}

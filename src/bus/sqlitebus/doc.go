@@ -28,11 +28,12 @@
 //
 // # Group commit
 //
-// Every write goes through one goroutine owned by the Queue (writer.go). It
-// takes all operations waiting at that moment — sends, receives, settlements,
-// lock renewals — runs them in a single BEGIN IMMEDIATE transaction (an
-// operation that fails does so before writing, so it does not spoil the
-// others'), commits (one fsync: WAL with synchronous=FULL), and only then
+// Every write goes through one goroutine owned by the Queue (package
+// groupcommit, set up in writer.go). It takes all operations waiting at that
+// moment — sends, receives, settlements, lock renewals — runs them in a
+// single BEGIN IMMEDIATE transaction (an operation that fails does so before
+// writing, so it does not spoil the others'; one that fails after writing
+// makes the writer run the batch again, each operation in a savepoint), commits (one fsync: WAL with synchronous=FULL), and only then
 // answers every caller. Many concurrent Send calls therefore share one fsync,
 // yet none returns before its message is on disk. Operations run in the order
 // they were submitted, so a Send that returned is ordered before any Send

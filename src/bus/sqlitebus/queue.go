@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/groupcommit"
 )
 
 // The Queue implements the whole bus contract.
@@ -111,17 +112,13 @@ type Queue struct {
 	metrics *metrics
 	notify  *notifier
 
-	ops        chan *op
-	stop       chan struct{} // closed by Close: the writer and every renewal end
-	writerDone chan struct{}
+	writer *groupcommit.Writer[*batch] // runs every write (writer.go)
+	stop   <-chan struct{}             // closed by Close: the writer and every renewal end
 
 	mu      sync.Mutex // guards closed and wg.Add, so nothing starts after Close
 	closed  bool
-	wg      sync.WaitGroup // the writer and the sessions' renewal goroutines
+	wg      sync.WaitGroup // the sessions' renewal goroutines
 	commits atomic.Int64
-	// submitted counts operations handed to the writer by submit (session
-	// releases) and not finished yet; Close waits for them.
-	submitted sync.WaitGroup
 }
 
 // Open opens (creating if needed) the queue stored in the SQLite file at
@@ -139,21 +136,21 @@ func Open(path string, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
-	q := &Queue{
-		cfg: cfg, db: db, metrics: m, notify: newNotifier(),
-		ops:        make(chan *op, maxBatch*4),
-		stop:       make(chan struct{}),
-		writerDone: make(chan struct{}),
+	q := &Queue{cfg: cfg, db: db, metrics: m, notify: newNotifier()}
+	err = q.init(context.Background())
+	if err == nil {
+		err = q.startWriter()
 	}
-	if err := q.init(context.Background()); err != nil {
+	if err != nil {
+		if q.st != nil {
+			q.st.close()
+		}
 		if q.wconn != nil {
 			q.wconn.Close()
 		}
 		db.Close()
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
-	q.wg.Add(1)
-	go q.writeLoop()
 	return q, nil
 }
 
@@ -175,7 +172,7 @@ func (q *Queue) incrementalVacuum(ctx context.Context) error {
 		return fmt.Errorf("set auto_vacuum: %w", err)
 	}
 	if _, err := q.wconn.ExecContext(ctx, "VACUUM"); err != nil {
-		q.cfg.Logger.Warn("sqlitebus: could not switch the file to incremental auto-vacuum; it will not shrink until a later open manages it", "err", err)
+		q.cfg.Logger.Warn("sqlitebus: could not switch the file to incremental auto-vacuum; it will not shrink until a later open manages it", "error", err)
 	}
 	return nil
 }
@@ -188,7 +185,7 @@ func (q *Queue) compact() {
 	// batches, and a long vacuum would hold every send up.
 	for _, pragma := range []string{"PRAGMA incremental_vacuum(2000)", "PRAGMA wal_checkpoint(PASSIVE)"} {
 		if _, err := q.wconn.ExecContext(ctx, pragma); err != nil {
-			q.cfg.Logger.Warn("sqlitebus: compact", "pragma", pragma, "err", err)
+			q.cfg.Logger.Warn("sqlitebus: compact", "pragma", pragma, "error", err)
 			return
 		}
 	}
@@ -286,26 +283,10 @@ func (q *Queue) Close() error {
 	}
 	q.closed = true
 	q.mu.Unlock()
-	q.waitSubmitted()
-	close(q.stop)
+	q.writer.Close() // lets the submitted releases finish first, a bounded time
 	q.wg.Wait()
 	q.st.close()
 	return errors.Join(q.wconn.Close(), q.db.Close())
-}
-
-// waitSubmitted waits, a bounded time, for the releases handed to the
-// writer to be done: a session closed before the Queue is released, not left
-// to run out.
-func (q *Queue) waitSubmitted() {
-	done := make(chan struct{})
-	go func() {
-		q.submitted.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second): // a writer stuck on the disk; the locks run out by themselves
-	}
 }
 
 func (q *Queue) isClosed() bool {

@@ -28,14 +28,14 @@ func (q *Queue) Send(ctx context.Context, msgs ...bus.Message) error {
 	for i, m := range msgs {
 		o, err := q.prepareMessage(m)
 		if err != nil {
-			return fmt.Errorf("sqlitebus: send: %w", err)
+			return err // names the adapter and the message already
 		}
 		out[i] = o
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	err := q.do(ctx, func(b *batch) error {
+	err := q.writer.Do(ctx, func(b *batch) error {
 		for _, o := range out {
 			if err := b.send(o); err != nil {
 				return err
@@ -54,10 +54,10 @@ func (q *Queue) Send(ctx context.Context, msgs ...bus.Message) error {
 // queue's default.
 func (q *Queue) prepareMessage(m bus.Message) (outgoing, error) {
 	if m.SessionID == "" {
-		return outgoing{}, errors.New("message has no SessionID: the queue requires sessions")
+		return outgoing{}, errors.New("sqlitebus: message has no SessionID: the queue requires sessions")
 	}
 	if m.TimeToLive < 0 {
-		return outgoing{}, fmt.Errorf("message %s: negative TimeToLive %v", m.ID, m.TimeToLive)
+		return outgoing{}, fmt.Errorf("sqlitebus: message %s: negative TimeToLive %v", m.ID, m.TimeToLive)
 	}
 	o := outgoing{
 		id: m.ID, session: m.SessionID, subject: m.Subject, contentType: m.ContentType,
@@ -83,7 +83,7 @@ func (q *Queue) prepareMessage(m bus.Message) (outgoing, error) {
 func (b *batch) send(o outgoing) error {
 	// rememberID inserts the id, or refreshes it if it was last seen before
 	// the window; it changes nothing (n == 0) for a duplicate.
-	n, err := b.exec("rememberID", o.id, b.now, b.now-int64(b.q.cfg.DuplicateWindow))
+	n, err := b.exec(b.q.st.rememberID, o.id, b.now, b.now-int64(b.q.cfg.DuplicateWindow))
 	if err != nil || n == 0 {
 		return err
 	}
@@ -97,12 +97,12 @@ func (b *batch) send(o outgoing) error {
 // enqueue inserts the message, makes sure its session has a row, and wakes
 // whoever waits for it after commit.
 func (b *batch) enqueue(o outgoing) error {
-	seq, err := b.insert("insertMessage", o.id, o.session, o.subject, o.contentType,
+	seq, err := b.insert(b.q.st.insertMessage, o.id, o.session, o.subject, o.contentType,
 		o.properties, o.body, int64(o.ttl), b.now, b.now+int64(o.ttl))
 	if err != nil {
 		return err
 	}
-	added, err := b.exec("addSession", o.session, seq)
+	added, err := b.exec(b.q.st.addSession, o.session, seq)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package sqlitebus
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func (s *session) Receive(ctx context.Context, max int) ([]*bus.ReceivedMessage,
 			wake = s.q.notify.sessionChan(s.id) // before looking, so no commit is missed
 			var got []*bus.ReceivedMessage
 			var more bool
-			err := s.q.do(ctx, func(b *batch) (err error) {
+			err := s.q.writer.Do(ctx, func(b *batch) (err error) {
 				if err := s.checkLock(b); err != nil {
 					return err
 				}
@@ -94,7 +95,7 @@ func closed(ch <-chan struct{}) bool {
 // more reports whether messages may be left waiting.
 func (b *batch) deliver(id, token string, max int) (out []*bus.ReceivedMessage, more bool, err error) {
 	for {
-		waiting, err := b.messages("available", id, max)
+		waiting, err := b.messages(b.q.st.available, id, max)
 		if err != nil {
 			return nil, false, err
 		}
@@ -106,7 +107,7 @@ func (b *batch) deliver(id, token string, max int) (out []*bus.ReceivedMessage, 
 				err = b.deadLetter(m.SequenceNumber, bus.ReasonMaxDeliveryCountExceeded,
 					fmt.Sprintf("delivered %d times; the maximum is %d", m.DeliveryCount, b.q.cfg.MaxDeliveryCount))
 			default:
-				_, err = b.exec("deliver", m.SequenceNumber, token)
+				_, err = b.exec(b.q.st.deliver, m.SequenceNumber, token)
 				m.DeliveryCount++
 				out = append(out, m)
 			}
@@ -126,7 +127,7 @@ func (b *batch) deliver(id, token string, max int) (out []*bus.ReceivedMessage, 
 // Complete removes m from the queue.
 func (s *session) Complete(ctx context.Context, m *bus.ReceivedMessage) error {
 	return s.settle(ctx, "complete", m, func(b *batch) error {
-		n, err := b.exec("complete", m.SequenceNumber, s.token)
+		n, err := b.exec(b.q.st.complete, m.SequenceNumber, s.token)
 		if err == nil && n == 0 {
 			err = errNotHeld
 		}
@@ -153,13 +154,13 @@ func (s *session) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
 			err = b.deadLetter(m.SequenceNumber, bus.ReasonMaxDeliveryCountExceeded,
 				fmt.Sprintf("abandoned after delivery %d; the maximum is %d", count, limit))
 		} else {
-			_, err = b.exec("makeAvailable", m.SequenceNumber)
+			_, err = b.exec(b.q.st.makeAvailable, m.SequenceNumber)
 		}
 		for _, p := range back {
 			if err != nil {
 				break
 			}
-			_, err = b.exec("returnUndelivered", p.SequenceNumber)
+			_, err = b.exec(b.q.st.returnUndelivered, p.SequenceNumber)
 		}
 		return err
 	})
@@ -185,7 +186,7 @@ func (s *session) DeadLetter(ctx context.Context, m *bus.ReceivedMessage, reason
 // held returns the delivery count of message seq if it is delivered under
 // the lock token, and errNotHeld if it is not.
 func (b *batch) held(seq int64, token string) (count int64, err error) {
-	count, ok, err := b.scalar("heldCount", seq, token)
+	count, ok, err := b.scalar(b.q.st.heldCount, seq, token)
 	if err == nil && !ok {
 		err = errNotHeld
 	}
@@ -201,7 +202,7 @@ func (s *session) settle(ctx context.Context, what string, m *bus.ReceivedMessag
 	if err := s.usable(); err != nil {
 		return fmt.Errorf("sqlitebus: %s message %d: %w", what, m.SequenceNumber, err)
 	}
-	err := s.q.do(ctx, func(b *batch) error {
+	err := s.q.writer.Do(ctx, func(b *batch) error {
 		if err := s.checkLock(b); err != nil {
 			return err
 		}
@@ -241,14 +242,14 @@ func (s *session) fail(ctx context.Context, what string, err error) error {
 
 // deadLetter moves message seq to the dead-letter queue.
 func (b *batch) deadLetter(seq int64, reason, description string) error {
-	n, err := b.exec("copyToDLQ", seq, reason, description, b.now)
+	n, err := b.exec(b.q.st.copyToDLQ, seq, reason, description, b.now)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return errNotHeld
 	}
-	if _, err := b.exec("deleteMessage", seq); err != nil {
+	if _, err := b.exec(b.q.st.deleteMessage, seq); err != nil {
 		return err
 	}
 	b.fx.deadLettered = append(b.fx.deadLettered, reason)
@@ -260,13 +261,13 @@ func (b *batch) expire(seq int64) error {
 	if *b.q.cfg.DeadLetterOnExpiration {
 		return b.deadLetter(seq, bus.ReasonTTLExpired, "the message's time to live ran out before it was completed")
 	}
-	_, err := b.exec("deleteMessage", seq)
+	_, err := b.exec(b.q.st.deleteMessage, seq)
 	return err
 }
 
-// messages runs the statement name, which selects messageColumns.
-func (b *batch) messages(name string, args ...any) ([]*bus.ReceivedMessage, error) {
-	rows, err := b.query(name, args...)
+// messages runs the statement s, which selects messageColumns.
+func (b *batch) messages(s *sql.Stmt, args ...any) ([]*bus.ReceivedMessage, error) {
+	rows, err := b.query(s, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +276,7 @@ func (b *batch) messages(name string, args ...any) ([]*bus.ReceivedMessage, erro
 	for rows.Next() {
 		m := new(bus.ReceivedMessage)
 		if err := scanMessage(rows, m); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", b.q.st.name(s), err)
 		}
 		out = append(out, m)
 	}

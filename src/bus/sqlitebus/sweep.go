@@ -14,8 +14,9 @@ const sweepLimit = 1000
 // sweep, run by the writer about once a second, moves expired messages that
 // no receiver is looking at (to the dead-letter queue, or away) and forgets
 // message ids older than the duplicate window. It first looks, cheaply and
-// outside any write transaction, whether there is anything to do.
-func (q *Queue) sweep() {
+// outside any write transaction, whether there is anything to do; run runs
+// the work in a batch of its own (groupcommit.Config.OnTick).
+func (q *Queue) sweep(run func(func(*batch) error) error) {
 	ctx := context.Background()
 	now := q.now()
 	var nextExpiry, oldestID sql.NullInt64
@@ -23,7 +24,7 @@ func (q *Queue) sweep() {
 		(SELECT MIN(expires_at) FROM messages WHERE expires_at > 0),
 		(SELECT sent_at FROM message_ids ORDER BY rowid LIMIT 1)`).Scan(&nextExpiry, &oldestID)
 	if err != nil {
-		q.cfg.Logger.Warn("sqlitebus: sweep", "err", err)
+		q.cfg.Logger.Warn("sqlitebus: sweep", "error", err)
 		return
 	}
 	cutoff := now - int64(q.cfg.DuplicateWindow)
@@ -32,7 +33,7 @@ func (q *Queue) sweep() {
 	if !expire && !prune {
 		return
 	}
-	o := &op{ctx: ctx, done: make(chan struct{}), run: func(b *batch) error {
+	err = run(func(b *batch) error {
 		if expire {
 			if err := b.expireAll(); err != nil {
 				return err
@@ -42,22 +43,21 @@ func (q *Queue) sweep() {
 			// message_ids rows are inserted in time order, so every row before
 			// the first one inside the window is outside it. Scanning from the
 			// start stops there: the cost is the rows deleted.
-			if _, err := b.exec("pruneIDs", b.now-int64(q.cfg.DuplicateWindow)); err != nil {
+			if _, err := b.exec(b.q.st.pruneIDs, b.now-int64(q.cfg.DuplicateWindow)); err != nil {
 				return err
 			}
 		}
 		return nil
-	}}
-	q.runBatch([]*op{o})
-	if o.err != nil {
-		q.cfg.Logger.Warn("sqlitebus: sweep", "err", o.err)
+	})
+	if err != nil {
+		q.cfg.Logger.Warn("sqlitebus: sweep", "error", err)
 	}
 }
 
 // expireAll moves up to sweepLimit expired messages that are not delivered
 // under a live lock (a holder may still complete what it has).
 func (b *batch) expireAll() error {
-	rows, err := b.query("expired", b.now, sweepLimit)
+	rows, err := b.query(b.q.st.expired, b.now, sweepLimit)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.BusyTimeout = 5 * time.Second
 	}
 	if c.BusyTimeout < time.Millisecond {
-		return c, fmt.Errorf("busy timeout %v: must be at least 1ms", c.BusyTimeout)
+		return c, fmt.Errorf("sqlite: busy timeout %v: must be at least 1ms", c.BusyTimeout)
 	}
 	if c.Synchronous == "" {
 		c.Synchronous = "FULL"
@@ -56,13 +56,13 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.Synchronous {
 	case "OFF", "NORMAL", "FULL", "EXTRA":
 	default:
-		return c, fmt.Errorf("synchronous %q: want OFF, NORMAL, FULL or EXTRA", c.Synchronous)
+		return c, fmt.Errorf("sqlite: synchronous %q: want OFF, NORMAL, FULL or EXTRA", c.Synchronous)
 	}
 	if c.MaxReadConns == 0 {
 		c.MaxReadConns = 4
 	}
 	if c.MaxReadConns < 0 {
-		return c, fmt.Errorf("max read connections %d: must be positive", c.MaxReadConns)
+		return c, fmt.Errorf("sqlite: max read connections %d: must be positive", c.MaxReadConns)
 	}
 	return c, nil
 }
@@ -77,7 +77,7 @@ type pools struct {
 // date with the migrations in dir.
 func openPools(ctx context.Context, path string, cfg Config, dir string) (pools, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
-		return pools{}, fmt.Errorf("sqlite path %q: must be a non-empty file path without '?' or '#'", path)
+		return pools{}, fmt.Errorf("sqlite: path %q: must be a non-empty file path without '?' or '#'", path)
 	}
 	write, err := sql.Open("sqlite", dsn(path, cfg, false))
 	if err != nil {

@@ -29,9 +29,9 @@
 // With synchronous=FULL a commit costs an fsync, far more than the
 // statements of one command, so one transaction per command would cap the
 // worker at a few thousand commands a second however many sessions it runs.
-// So the WriteStore owns one writer goroutine (writer.go). Update hands fn to
-// it and waits; the writer takes every Update waiting at that moment (up to
-// 128), runs their fns one after another in one BEGIN IMMEDIATE transaction,
+// So the WriteStore owns one writer goroutine (package groupcommit, set up
+// in writer.go). Update hands fn to it and waits; the writer takes every
+// Update waiting at that moment (up to 128), runs their fns one after another in one BEGIN IMMEDIATE transaction,
 // each inside its own SAVEPOINT, commits once, and only then answers them
 // all. Many concurrent commands share one fsync. Why a caller cannot tell:
 //

@@ -96,7 +96,7 @@ func toOperationDoc(o operation.Operation) operationDoc {
 func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) (_ []store.Change, err error) {
 	defer func() { err = classify(err) }()
 	if limit < 1 {
-		return nil, fmt.Errorf("read changes: limit %d must be positive", limit)
+		return nil, fmt.Errorf("sqlite: read changes: limit %d must be positive", limit)
 	}
 	rows, err := s.st.readChanges.QueryContext(ctx, after, limit)
 	if err != nil {

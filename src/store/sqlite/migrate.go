@@ -89,7 +89,7 @@ func loadMigrations(dir string) ([]migration, error) {
 		prefix, _, _ := strings.Cut(base, "_")
 		version, err := strconv.Atoi(prefix)
 		if err != nil || version < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number", base)
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with a positive version number", base)
 		}
 		text, err := migrations.ReadFile(name)
 		if err != nil {
@@ -100,7 +100,7 @@ func loadMigrations(dir string) ([]migration, error) {
 	slices.SortFunc(all, func(a, b migration) int { return a.version - b.version })
 	for i := 1; i < len(all); i++ {
 		if all[i].version == all[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", all[i-1].name, all[i].name, all[i].version)
+			return nil, fmt.Errorf("sqlite: migrations %s and %s share version %d", all[i-1].name, all[i].name, all[i].version)
 		}
 	}
 	return all, nil

@@ -144,7 +144,7 @@ func (p *Projection) Checkpoint(ctx context.Context) (store.Checkpoint, error) {
 // Follow records the feed the projection follows, once, and returns it.
 func (p *Projection) Follow(ctx context.Context, identity string) (string, error) {
 	if identity == "" {
-		return "", errors.New("follow: the feed has no identity")
+		return "", errors.New("sqlite: follow: the feed has no identity")
 	}
 	if _, err := p.db.write.ExecContext(ctx,
 		"UPDATE projector_state SET feed_identity = ? WHERE id = 1 AND feed_identity IS NULL", identity); err != nil {

@@ -32,7 +32,7 @@ func (p *Projection) Shipment(ctx context.Context, id string) (shipment.Shipment
 // before it (keyset pagination, no OFFSET).
 func (p *Projection) Shipments(ctx context.Context, q store.ListQuery) ([]shipment.Shipment, bool, error) {
 	if q.Limit < 1 {
-		return nil, false, fmt.Errorf("list shipments: limit %d must be positive", q.Limit)
+		return nil, false, fmt.Errorf("sqlite: list shipments: limit %d must be positive", q.Limit)
 	}
 	var rows *sql.Rows
 	var err error

@@ -23,12 +23,13 @@ import (
 
 type updateFn = func(ctx context.Context, tx store.WriteTx) error
 
-// openStore opens a fresh write store and closes it at cleanup (a second
-// Close is harmless). It returns the file's path too.
-func openStore(t *testing.T) (*WriteStore, string) {
+// openStore opens a fresh write store whose writer starts no new Update
+// after batchTime, and closes it at cleanup (a second Close is harmless). It
+// returns the file's path too.
+func openStore(t *testing.T, batchTime time.Duration) (*WriteStore, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "write.db")
-	s, err := OpenWriteStore(t.Context(), path, Config{Synchronous: "NORMAL"})
+	s, err := openWriteStore(t.Context(), path, Config{Synchronous: "NORMAL"}, batchTime)
 	if err != nil {
 		t.Fatalf("OpenWriteStore: %v", err)
 	}
@@ -78,7 +79,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // waitQueued waits until n Updates wait for the writer.
 func waitQueued(t *testing.T, s *WriteStore, n int) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d queued Updates", n), func() bool { return len(s.updates) == n })
+	waitFor(t, fmt.Sprintf("%d queued Updates", n), func() bool { return s.writer.Queued() == n })
 }
 
 // recordNew returns an fn recording a new shipment id.
@@ -123,11 +124,10 @@ func isLive(ctx context.Context, s *WriteStore, id string) (bool, error) {
 // find its work committed the moment Update returns.
 func TestConcurrentUpdatesShareCommits(t *testing.T) {
 	const callers = 64
-	s, _ := openStore(t)
 	// Under the race detector one fn takes a millisecond or two, and the
 	// time bound would split the batch; lift it so the count is exact. (The
 	// storetest out-of-order suite covers the bound.)
-	s.batchTime = time.Hour
+	s, _ := openStore(t, time.Hour)
 	release, held := hold(t, s, nil)
 	var wg sync.WaitGroup
 	for i := range callers {
@@ -161,8 +161,7 @@ func TestConcurrentUpdatesShareCommits(t *testing.T) {
 // TestFailedUpdateLeavesNoTraceInItsBatch: one fn of a batch writes and then
 // fails; its work is undone (its feed position too), the others' is kept.
 func TestFailedUpdateLeavesNoTraceInItsBatch(t *testing.T) {
-	s, _ := openStore(t)
-	s.batchTime = time.Hour // the three must share a batch, however slow the machine
+	s, _ := openStore(t, time.Hour) // the three must share a batch, however slow the machine
 	errBoom := errors.New("boom")
 	fns := map[string]updateFn{
 		"a": recordNew("a"),
@@ -212,8 +211,7 @@ func TestFailedUpdateLeavesNoTraceInItsBatch(t *testing.T) {
 // rolls the whole transaction back behind the writer's back: a (before it)
 // must get an error and keep nothing; c (after it) runs in the next one.
 func TestBrokenTransactionFailsItsWholeBatch(t *testing.T) {
-	s, _ := openStore(t)
-	s.batchTime = time.Hour
+	s, _ := openStore(t, time.Hour)
 	fns := []updateFn{
 		recordNew("a"),
 		func(ctx context.Context, tx store.WriteTx) error {
@@ -255,7 +253,7 @@ func TestCancelledUpdateNeverRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := openStore(t)
+			s, _ := openStore(t, maxBatchTime)
 			release, held := hold(t, s, nil)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -300,7 +298,7 @@ func TestCancelledUpdateNeverRuns(t *testing.T) {
 // fails the Updates still queued without running them, and returns only
 // once the writer goroutine has ended.
 func TestCloseWaitsForTheWriter(t *testing.T) {
-	s, path := openStore(t)
+	s, path := openStore(t, maxBatchTime)
 	release, held := hold(t, s, recordNew("in-flight"))
 	var ranQueued atomic.Bool
 	queued := make(chan error, 1)
@@ -315,7 +313,7 @@ func TestCloseWaitsForTheWriter(t *testing.T) {
 	go func() { closed <- s.Close() }()
 	waitFor(t, "Close to signal the writer", func() bool {
 		select {
-		case <-s.stop:
+		case <-s.writer.Stopped():
 			return true
 		default:
 			return false
@@ -330,11 +328,8 @@ func TestCloseWaitsForTheWriter(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	select {
-	case <-s.writerDone:
-	default:
-		t.Fatalf("Close returned before the writer ended")
-	}
+	// That Close returns only once the writer goroutine has ended is
+	// groupcommit's TestCloseWaitsForTheWriter.
 	if err := <-held; err != nil {
 		t.Errorf("the Update in flight = %v, want nil (it committed)", err)
 	}
@@ -357,7 +352,7 @@ func TestCloseWaitsForTheWriter(t *testing.T) {
 // TestPanicInFnReachesItsCaller: a panicking fn is undone, the panic is
 // raised again in its caller's goroutine, and the writer goes on.
 func TestPanicInFnReachesItsCaller(t *testing.T) {
-	s, _ := openStore(t)
+	s, _ := openStore(t, maxBatchTime)
 	got := func() (p any) {
 		defer func() { p = recover() }()
 		_ = s.Update(t.Context(), func(ctx context.Context, tx store.WriteTx) error {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/groupcommit"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -19,13 +20,9 @@ type WriteStore struct {
 	cfg     Config
 	commits atomic.Int64
 
-	// The writer goroutine (writer.go) and how Update and Close reach it.
-	updates    chan *update  // Updates waiting for the writer
-	batchTime  time.Duration // maxBatchTime
-	stop       chan struct{} // closed by Close
-	writerDone chan struct{} // closed when the writer has ended
-	closeOnce  sync.Once
-	closeErr   error
+	writer    *groupcommit.Writer[*batch] // runs every Update (writer.go)
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var (
@@ -36,6 +33,12 @@ var (
 // OpenWriteStore opens (creating if needed) the write database at path and
 // applies its migrations. Close it when done.
 func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, error) {
+	return openWriteStore(ctx, path, cfg, maxBatchTime)
+}
+
+// openWriteStore is OpenWriteStore with the writer's time bound (tests
+// raise it to make batches predictable).
+func openWriteStore(ctx context.Context, path string, cfg Config, batchTime time.Duration) (*WriteStore, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("open write store: %w", err)
@@ -48,9 +51,10 @@ func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open write store: %w", err), db.close())
 	}
-	s := &WriteStore{db: db, st: st, cfg: cfg, updates: make(chan *update, maxBatch), batchTime: maxBatchTime,
-		stop: make(chan struct{}), writerDone: make(chan struct{})}
-	go s.writeLoop() // Close stops it and waits for it
+	s := &WriteStore{db: db, st: st, cfg: cfg}
+	if err := s.startWriter(batchTime); err != nil { // Close stops it and waits for it
+		return nil, errors.Join(fmt.Errorf("open write store: %w", err), st.all.close(), db.close())
+	}
 	return s, nil
 }
 
@@ -59,8 +63,7 @@ func OpenWriteStore(ctx context.Context, path string, cfg Config) (*WriteStore, 
 // Updates called after Close fail, and so do reads.
 func (s *WriteStore) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.writerDone // the writer's statements are no longer in use
+		s.writer.Close() // the writer's statements are no longer in use
 		s.closeErr = errors.Join(s.st.all.close(), s.db.close())
 	})
 	return s.closeErr
@@ -86,13 +89,13 @@ func (s *WriteStore) Update(ctx context.Context, fn func(ctx context.Context, tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return classify(s.submit(&update{ctx: ctx, fn: fn, done: make(chan struct{})}))
+	return classify(s.writer.Do(ctx, s.update(ctx, fn)))
 }
 
 // Shipments lists live shipments with id > after, in id order, at most limit.
 func (s *WriteStore) Shipments(ctx context.Context, after string, limit int) ([]shipment.Shipment, error) {
 	if limit < 1 {
-		return nil, fmt.Errorf("list shipments: limit %d must be positive", limit)
+		return nil, fmt.Errorf("sqlite: list shipments: limit %d must be positive", limit)
 	}
 	rows, err := s.db.read.QueryContext(ctx, "SELECT "+shipmentColumns+
 		" FROM shipments WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?", after, limit)

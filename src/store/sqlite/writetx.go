@@ -95,7 +95,7 @@ func (t *writeTx) IdempotencyKey(ctx context.Context, keyDigest string) (store.I
 // the transaction exactly as it found it, even if the caller went on.
 func (t *writeTx) Record(ctx context.Context, r store.Record) error {
 	if r.Operation.ID == "" {
-		return errors.New("record: operation has no id")
+		return errors.New("sqlite: record: operation has no id")
 	}
 	ctx, err := shield(ctx)
 	if err != nil {
@@ -141,7 +141,7 @@ func (t *writeTx) record(ctx context.Context, r store.Record) error {
 // only the row still at n-1.
 func (t *writeTx) saveShipment(ctx context.Context, s shipment.Shipment) error {
 	if s.Version < 1 {
-		return fmt.Errorf("record shipment %s: version %d, want at least 1", s.ID, s.Version)
+		return fmt.Errorf("sqlite: record shipment %s: version %d, want at least 1", s.ID, s.Version)
 	}
 	var res sql.Result
 	var err error

@@ -166,7 +166,7 @@ func pendingMigrations(all []migration, applied map[int]bool) []migration {
 // someone allowed to change the schema must run `dropoff migrate` (in a
 // deployment, `dropoff dbinit` does). Until then a role cannot start; trying
 // again later may succeed.
-var ErrSchemaBehind = errors.New("sqlserver: schema behind this build")
+var ErrSchemaBehind = errors.New("schema behind this build")
 
 // checkSchema fails with ErrSchemaBehind when the database lacks a migration
 // this build needs, and warns when it has ones this build does not know (a
