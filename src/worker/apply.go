@@ -67,8 +67,8 @@ func (w *Worker) transact(ctx context.Context, cmd command.Command) (result, err
 // the record the command leaves behind, or applied=true when the inbox shows
 // it was processed before. A business failure is a record of a Failed
 // operation; an error means the transaction must not commit. The worker runs
-// it for every message; anything else that applies a command (a synchronous
-// command API) runs it too, so that both decide alike.
+// it for every message; anything else that applies a command runs it too,
+// so that all decide alike.
 func Decide(ctx context.Context, tx store.WriteTx, cmd command.Command, now time.Time) (rec store.Record, applied bool, err error) {
 	prev, found, err := tx.Operation(ctx, cmd.OperationID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/defaults"
 )
 
 // Config says which queue to use and how it is configured. Set exactly one of
@@ -93,11 +94,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Settings.LockDuration < time.Second {
 		return c, errors.New("servicebus: config: Settings.LockDuration under a second (Service Bus allows 5s to 5m)")
 	}
-	if c.ReceiveTimeout <= 0 {
-		c.ReceiveTimeout = 5 * time.Second
-	}
-	if c.ResubmitScanLimit <= 0 {
-		c.ResubmitScanLimit = 1000
+	err := defaults.Fill("servicebus: config",
+		defaults.Of("ReceiveTimeout", &c.ReceiveTimeout, 5*time.Second),
+		defaults.Of("ResubmitScanLimit", &c.ResubmitScanLimit, 1000))
+	if err != nil {
+		return c, err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

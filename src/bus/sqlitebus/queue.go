@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/groupcommit"
 )
 
@@ -60,35 +61,20 @@ type Config struct {
 
 // withDefaults fills the zero fields and rejects impossible values.
 func (c Config) withDefaults() (Config, error) {
-	durations := []struct {
-		name string
-		d    *time.Duration
-		def  time.Duration
-	}{
-		{"LockDuration", &c.LockDuration, 30 * time.Second},
-		{"DuplicateWindow", &c.DuplicateWindow, 10 * time.Minute},
-		{"DefaultTimeToLive", &c.DefaultTimeToLive, 24 * time.Hour},
-		{"PollInterval", &c.PollInterval, 50 * time.Millisecond},
-	}
-	for _, d := range durations {
-		if *d.d < 0 {
-			return c, fmt.Errorf("sqlitebus: %s %v is negative", d.name, *d.d)
-		}
-		if *d.d == 0 {
-			*d.d = d.def
-		}
-	}
-	if c.MaxDeliveryCount < 0 {
-		return c, fmt.Errorf("sqlitebus: MaxDeliveryCount %d is negative", c.MaxDeliveryCount)
+	err := defaults.Fill("sqlitebus",
+		defaults.Of("LockDuration", &c.LockDuration, 30*time.Second),
+		defaults.Of("DuplicateWindow", &c.DuplicateWindow, 10*time.Minute),
+		defaults.Of("DefaultTimeToLive", &c.DefaultTimeToLive, 24*time.Hour),
+		defaults.Of("PollInterval", &c.PollInterval, 50*time.Millisecond),
+		defaults.Of("MaxDeliveryCount", &c.MaxDeliveryCount, 10))
+	if err != nil {
+		return c, err
 	}
 	switch {
 	case c.Prefetch == 0:
 		c.Prefetch = 32
 	case c.Prefetch < -1:
 		return c, fmt.Errorf("sqlitebus: Prefetch %d: want -1 (none), 0 (the default) or more", c.Prefetch)
-	}
-	if c.MaxDeliveryCount == 0 {
-		c.MaxDeliveryCount = 10
 	}
 	if c.DeadLetterOnExpiration == nil {
 		c.DeadLetterOnExpiration = new(true)

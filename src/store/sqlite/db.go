@@ -13,6 +13,8 @@ import (
 
 	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/dropoff-dev/dropoff/src/defaults"
 )
 
 // Config tunes a database file. The zero value is ready to use.
@@ -43,8 +45,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if c.BusyTimeout == 0 {
-		c.BusyTimeout = 5 * time.Second
+	err := defaults.Fill("sqlite",
+		defaults.Of("BusyTimeout", &c.BusyTimeout, 5*time.Second),
+		defaults.Of("MaxReadConns", &c.MaxReadConns, 4))
+	if err != nil {
+		return c, err
 	}
 	if c.BusyTimeout < time.Millisecond {
 		return c, fmt.Errorf("sqlite: busy timeout %v: must be at least 1ms", c.BusyTimeout)
@@ -57,12 +62,6 @@ func (c Config) withDefaults() (Config, error) {
 	case "OFF", "NORMAL", "FULL", "EXTRA":
 	default:
 		return c, fmt.Errorf("sqlite: synchronous %q: want OFF, NORMAL, FULL or EXTRA", c.Synchronous)
-	}
-	if c.MaxReadConns == 0 {
-		c.MaxReadConns = 4
-	}
-	if c.MaxReadConns < 0 {
-		return c, fmt.Errorf("sqlite: max read connections %d: must be positive", c.MaxReadConns)
 	}
 	return c, nil
 }
