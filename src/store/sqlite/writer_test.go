@@ -242,7 +242,10 @@ func TestBrokenTransactionFailsItsWholeBatch(t *testing.T) {
 
 // TestCancelledUpdateNeverRuns: a caller whose context ends before its fn
 // starts gets ctx.Err() and its fn never runs — even while the writer is
-// busy with someone else, the caller leaves at once.
+// busy with someone else, the caller leaves at once. groupcommit's own test
+// of withdrawal has the same shape on purpose: that one checks the
+// mechanism, this one that WriteStore.Update keeps the promise through it
+// (these tests, like the other Update tests here, are the store's contract).
 func TestCancelledUpdateNeverRuns(t *testing.T) {
 	tests := []struct {
 		name         string
