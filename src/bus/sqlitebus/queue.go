@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +123,10 @@ func Open(path string, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
+	if err := checkIntact(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
+	}
 	q := &Queue{cfg: cfg, db: db, metrics: m, notify: newNotifier()}
 	err = q.init(context.Background())
 	if err == nil {
@@ -138,6 +143,37 @@ func Open(path string, cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
 	return q, nil
+}
+
+// errDamaged: the file is not a sound SQLite database.
+var errDamaged = errors.New("the file is damaged; restore it from a backup, or move it away to start " +
+	"with an empty queue (the messages in it are then lost)")
+
+// checkIntact reads every page of the file once (PRAGMA quick_check), so
+// that a damaged queue fails to open, naming the file, rather than opening,
+// answering ready, and failing every send. A queue's file stays small (its
+// messages leave it, and compact gives the pages back), so this is quick.
+func checkIntact(db *sql.DB) error {
+	rows, err := db.QueryContext(context.Background(), "PRAGMA quick_check(3)")
+	if err != nil {
+		return fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return fmt.Errorf("%w: %w", errDamaged, err)
+		}
+		problems = append(problems, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	if len(problems) != 1 || problems[0] != "ok" {
+		return fmt.Errorf("%w: %s", errDamaged, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // incrementalVacuum puts the file in incremental auto-vacuum mode, so that
