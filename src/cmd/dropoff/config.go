@@ -324,6 +324,8 @@ subcommands:
   dbinit       prepares Azure SQL for a deployment: migrations, and a user per
                role's managed identity with only the rights it needs
   load         drives a Dropoff with commands and verifies the result; see dropoff load -h
+  deadletters  list | show SEQ | resubmit SEQ | purge --yes: the admin API's dead
+               letters, from a terminal; see dropoff deadletters -h
   help         this text
 
 flags (each falls back to its environment variable):

@@ -31,6 +31,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "serve", "command-api", "worker", "projector", "query-api", "migrate", "createdb", "check":
 	case "load":
 		return runLoad(ctx, args, getenv, stdout, stderr)
+	case "deadletters":
+		return deadletters(ctx, args, getenv, stdout, stderr)
 	case "dbinit":
 		return dbinit(ctx, args, getenv, stderr)
 	default:
