@@ -30,6 +30,9 @@ const (
 	ProblemInternal             = problemBase + "internal"
 	ProblemUnavailable          = problemBase + "unavailable"
 	ProblemNotReady             = problemBase + "not-ready"
+	ProblemBadRequest           = problemBase + "bad-request"
+	ProblemHeadersTooLarge      = problemBase + "headers-too-large"
+	ProblemNotImplemented       = problemBase + "not-implemented"
 )
 
 // ProblemContentType is the media type of every error response (RFC 9457).
@@ -67,6 +70,9 @@ var titles = map[string]string{
 	ProblemInternal:             "Internal server error",
 	ProblemUnavailable:          "Service unavailable",
 	ProblemNotReady:             "Not ready",
+	ProblemBadRequest:           "The request could not be read",
+	ProblemHeadersTooLarge:      "The request's headers are too large",
+	ProblemNotImplemented:       "Not implemented",
 }
 
 // newProblem fills in the title from the type.

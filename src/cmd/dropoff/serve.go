@@ -321,7 +321,7 @@ func (p *process) serveHTTP(ctx context.Context, ln net.Listener, h http.Handler
 	}
 	p.logger.Info("dropoff is listening", "url", "http://"+ln.Addr().String(), "roles", r.String())
 	p.group.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(httpapi.ProblemListener(ln)); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil
