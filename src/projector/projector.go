@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,10 @@ type Config struct {
 	// Retry is the wait after a failure, doubled for every failure in a row
 	// and capped at Retry.Max. Default backoff.Default (100ms to 5s).
 	Retry backoff.Policy
+	// StallAfter is how long the projector may go without a step that
+	// succeeds (one that applied entries, or found none to apply) before
+	// Ready says it is stuck. Default 30s.
+	StallAfter time.Duration
 
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
@@ -37,7 +42,8 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	err := defaults.Fill("projector config",
 		defaults.Of("BatchSize", &c.BatchSize, 256),
-		defaults.Of("PollInterval", &c.PollInterval, 20*time.Millisecond))
+		defaults.Of("PollInterval", &c.PollInterval, 20*time.Millisecond),
+		defaults.Of("StallAfter", &c.StallAfter, 30*time.Second))
 	if err != nil {
 		return c, err
 	}
@@ -62,6 +68,10 @@ type Projector struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+	// lastOK is when a step last succeeded (unix nanoseconds); lastErr the
+	// error of the last step that failed. Ready reads them.
+	lastOK  atomic.Int64
+	lastErr atomic.Pointer[error]
 }
 
 // New returns a Projector that reads feed and applies it to p. It registers
@@ -78,7 +88,25 @@ func New(feed store.Feed, p store.Projection, cfg Config) (*Projector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new projector: %w", err)
 	}
-	return &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m}, nil
+	pr := &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m}
+	pr.lastOK.Store(cfg.Now().UnixNano()) // a start gets StallAfter to make its first step
+	return pr, nil
+}
+
+// Ready reports whether the projector is doing its job: nil unless no step
+// has succeeded for StallAfter (the feed cannot be read, or the projection
+// cannot be written), while the projection falls behind. It is the
+// projector role's readiness check.
+func (p *Projector) Ready(context.Context) error {
+	since := p.cfg.Now().Sub(time.Unix(0, p.lastOK.Load()))
+	if since <= p.cfg.StallAfter {
+		return nil
+	}
+	err := errors.New("no error recorded")
+	if e := p.lastErr.Load(); e != nil {
+		err = *e
+	}
+	return fmt.Errorf("projector: no step has succeeded for %v: %w", since.Round(time.Second), err)
 }
 
 // ErrWrongFeed stops the projector: the write database is not the one the
@@ -107,6 +135,11 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			n, cp, err = p.step(ctx, cp)
+		}
+		if err == nil {
+			p.lastOK.Store(p.cfg.Now().UnixNano())
+		} else {
+			p.lastErr.Store(&err)
 		}
 		switch {
 		case ctx.Err() != nil:

@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -206,4 +207,29 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadySaysWhenStuck: while no step succeeds for StallAfter (the feed
+// cannot be read), Ready fails with the reason; once steps succeed again it
+// passes.
+func TestReadySaysWhenStuck(t *testing.T) {
+	f, p := &fakeFeed{}, &fakeProjection{}
+	f.add(3, 1)
+	f.readErrs = 1 << 30
+	cfg := testConfig()
+	cfg.StallAfter = 50 * time.Millisecond
+	pr := newProjector(t, f, p, cfg)
+	if err := pr.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready at start: %v", err)
+	}
+	run(t, pr)
+	waitFor(t, "Ready to fail", func() bool { return pr.Ready(t.Context()) != nil })
+	if err := pr.Ready(t.Context()); !errors.Is(err, errFakeDown) {
+		t.Errorf("Ready = %v, want the feed's error in it", err)
+	}
+	f.mu.Lock()
+	f.readErrs = 0
+	f.mu.Unlock()
+	waitFor(t, "Ready to pass again", func() bool { return pr.Ready(t.Context()) == nil })
+	waitFor(t, "the entries applied", func() bool { return p.state().checkpoint == 3 })
 }

@@ -259,10 +259,11 @@ func (m *Main) run(ctx context.Context) (err error) {
 // serves them: one literal, each field from the role that provides it.
 func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 	var (
-		cmds    commandAPI
-		wk      workerRole
-		queries store.Queries
-		err     error
+		cmds      commandAPI
+		wk        workerRole
+		projReady []httpapi.ReadyCheck
+		queries   store.Queries
+		err       error
 	)
 	if p.roles.command {
 		if cmds, err = startCommandAPI(ctx, p); err != nil {
@@ -275,7 +276,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		}
 	}
 	if p.roles.projector {
-		if err = startProjector(ctx, p); err != nil {
+		if projReady, err = startProjector(ctx, p); err != nil {
 			return httpapi.Config{}, err
 		}
 	}
@@ -292,7 +293,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		AdminToken:   p.cfg.AdminToken,
 		OperationTTL: p.cfg.QueueTTL,
 		MaxInFlight:  p.cfg.MaxInFlight,
-		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready),
+		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
 		Registry:     p.reg,
 		Logger:       p.logger,
 	}, nil
