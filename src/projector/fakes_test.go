@@ -43,7 +43,7 @@ func (f *fakeFeed) add(n int, step int64) {
 		pos += step
 		f.changes = append(f.changes, store.Change{
 			Position:    pos,
-			Operation:   operation.Operation{ID: fmt.Sprintf("op-%d", pos), Status: operation.Succeeded},
+			Operation:   operation.Operation{ID: fmt.Sprintf("op-%d", pos), Status: operation.Succeeded, CreatedAt: time.Now()},
 			CommittedAt: time.Now(),
 		})
 	}

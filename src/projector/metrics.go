@@ -17,6 +17,7 @@ type metrics struct {
 	feedHead     prometheus.Gauge
 	lagEntries   prometheus.Gauge
 	lagSeconds   prometheus.Gauge
+	toVisible    prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -41,11 +42,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "dropoff_projector_lag_seconds",
 			Help: "Delay from the write commit to the projection apply of the last applied entry.",
 		}),
+		toVisible: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dropoff_projector_accept_to_visible_seconds",
+			Help:    "Time from the command API's 202 to the moment its outcome is readable in the projection, per applied entry.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 17), // 1ms to about 65s
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.appliedTotal, m.checkpoint, m.feedHead, m.lagEntries, m.lagSeconds} {
+	for _, c := range []prometheus.Collector{m.appliedTotal, m.checkpoint, m.feedHead, m.lagEntries, m.lagSeconds, m.toVisible} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -53,11 +59,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// applied records a batch of n entries ending with last, applied at now.
-func (m *metrics) applied(n int, last store.Change, head int64, now time.Time) {
-	m.appliedTotal.Add(float64(n))
+// applied records a batch of entries, applied at now, with the feed at head.
+func (m *metrics) applied(changes []store.Change, head int64, now time.Time) {
+	last := changes[len(changes)-1]
+	m.appliedTotal.Add(float64(len(changes)))
 	m.checkpoint.Set(float64(last.Position))
 	m.feedHead.Set(float64(head))
 	m.lagEntries.Set(float64(head - last.Position))
 	m.lagSeconds.Set(max(0, now.Sub(last.CommittedAt).Seconds()))
+	for _, c := range changes {
+		if !c.Operation.CreatedAt.IsZero() {
+			m.toVisible.Observe(max(0, now.Sub(c.Operation.CreatedAt).Seconds()))
+		}
+	}
 }

@@ -233,7 +233,7 @@ func (p *Projector) step(ctx context.Context, cp store.Checkpoint) (int, store.C
 	if err := p.proj.Apply(ctx, changes, head); err != nil {
 		return 0, cp, fmt.Errorf("apply changes %d..%d: %w", first.Position, last.Position, err)
 	}
-	p.metrics.applied(len(changes), last, head, p.cfg.Now())
+	p.metrics.applied(changes, head, p.cfg.Now())
 	p.log.Debug("changes applied", "from", first.Position, "to", last.Position, "head", head)
 	return len(changes), store.Checkpoint{Position: last.Position, OperationID: last.Operation.ID, FeedIdentity: cp.FeedIdentity}, nil
 }

@@ -110,6 +110,19 @@ func TestRunAppliesInOrderExactlyOnce(t *testing.T) {
 	if got := testutil.ToFloat64(pr.metrics.lagSeconds); got <= 0 {
 		t.Errorf("lag_seconds: got %v, want > 0", got)
 	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visible uint64
+	for _, f := range families {
+		if f.GetName() == "dropoff_projector_accept_to_visible_seconds" {
+			visible = f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	if visible != 1010 {
+		t.Errorf("accept-to-visible observations: %d, want one per entry: 1010", visible)
+	}
 }
 
 // TestRestartContinuesFromCheckpoint: a new projector on the same projection

@@ -165,6 +165,9 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 		return w.settleFailed(log, "complete", err)
 	}
 	w.metrics.outcome(res.outcome)
+	if res.op.ID != "" && !res.op.CreatedAt.IsZero() { // not a duplicate: this delivery applied it
+		w.metrics.acceptToApplied.Observe(max(0, w.cfg.Now().Sub(res.op.CreatedAt).Seconds()))
+	}
 	log.Debug("message completed", "outcome", res.outcome, "version", res.op.ResourceVersion)
 	return true
 }
