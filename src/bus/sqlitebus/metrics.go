@@ -1,6 +1,11 @@
 package sqlitebus
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
@@ -54,4 +59,59 @@ func reasonLabel(reason string) string {
 		return reason
 	}
 	return "application"
+}
+
+// depthCollector reports, on every scrape, what the queue's file holds now:
+// messages waiting or being processed, the age of the oldest, and dead
+// letters. Counting reads the file, so it is done at scrape time only.
+type depthCollector struct {
+	q                             *Queue
+	messages, oldestAge, deadLets *prometheus.Desc
+}
+
+func newDepthCollector(q *Queue) depthCollector {
+	return depthCollector{q: q,
+		messages:  prometheus.NewDesc("dropoff_queue_messages", "Messages on the queue: waiting, or delivered and not yet settled.", nil, nil),
+		oldestAge: prometheus.NewDesc("dropoff_queue_oldest_message_age_seconds", "Age of the oldest message on the queue (0 when empty): how far behind the workers are.", nil, nil),
+		deadLets:  prometheus.NewDesc("dropoff_queue_dead_letters", "Messages in the dead-letter queue.", nil, nil),
+	}
+}
+
+func (c depthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.messages
+	ch <- c.oldestAge
+	ch <- c.deadLets
+}
+
+func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n, dead int64
+	var oldest sql.NullInt64
+	if err := c.q.db.QueryRowContext(ctx, "SELECT count(*), min(enqueued_at) FROM messages").Scan(&n, &oldest); err != nil {
+		ch <- prometheus.NewInvalidMetric(c.messages, err)
+		return
+	}
+	if err := c.q.db.QueryRowContext(ctx, "SELECT count(*) FROM dead_letters").Scan(&dead); err != nil {
+		ch <- prometheus.NewInvalidMetric(c.deadLets, err)
+		return
+	}
+	age := 0.0
+	if oldest.Valid {
+		age = max(0, c.q.cfg.Now().Sub(time.Unix(0, oldest.Int64)).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(c.deadLets, prometheus.GaugeValue, float64(dead))
+}
+
+// registerDepth registers q's depth collector. A second queue on one
+// registry (a test's, say) leaves the first one's in place.
+func registerDepth(reg prometheus.Registerer, q *Queue) error {
+	err := reg.Register(newDepthCollector(q))
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		return nil
+	}
+	return err
 }

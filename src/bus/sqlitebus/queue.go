@@ -132,6 +132,7 @@ func Open(path string, cfg Config) (*Queue, error) {
 	if err == nil {
 		err = q.startWriter()
 	}
+
 	if err != nil {
 		if q.st != nil {
 			q.st.close()
@@ -141,6 +142,11 @@ func Open(path string, cfg Config) (*Queue, error) {
 		}
 		db.Close()
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
+	}
+	if cfg.Registerer != nil {
+		if err := registerDepth(cfg.Registerer, q); err != nil {
+			return nil, errors.Join(fmt.Errorf("sqlitebus: open %s: %w", path, err), q.Close())
+		}
 	}
 	return q, nil
 }
