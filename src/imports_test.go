@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"worker":          {"backoff", "bus", "store", "command", "shipment", "operation", "defaults"},
 	"projector":       {"backoff", "store", "defaults"},
 	"httpapi":         {"bus", "store", "command", "shipment", "operation", "defaults"},
-	"load":            {"shipment", "command"},
+	"load":            {"shipment", "command", "backoff"},
 	"retention":       {"defaults"},
 	"groupcommit":     {}, // imported by the two SQLite adapters only
 	"simulate":        {"bus", "store"},

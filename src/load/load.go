@@ -134,6 +134,8 @@ type runner struct {
 
 	accept, visible                   recorder
 	errs                              errorCounts
+	notAccepted, unknownFate          atomic.Int64 // refused (surely not accepted); failed in transit (maybe)
+	down                              outage
 	sent, accepted, rejected, watched atomic.Int64
 	polls                             atomic.Int64 // the watchers' GETs
 	wrongOutcome                      atomic.Int64
@@ -141,10 +143,11 @@ type runner struct {
 
 // watchJob is an accepted operation to watch until it is terminal.
 type watchJob struct {
-	id      string
-	applies bool
-	at      time.Time // when it was accepted
-	due     time.Time // when to poll it next (zero: at once)
+	id       string
+	shipment int // its index in runner.models
+	applies  bool
+	at       time.Time // when it was accepted
+	due      time.Time // when to poll it next (zero: at once)
 }
 
 // Run applies the load, then (unless SkipVerify) drains and verifies, and

@@ -23,6 +23,12 @@ type Report struct {
 	Accepted     int64            `json:"accepted"`
 	Rejected     int64            `json:"rejected"` // invalid requests refused with a 4xx, as they must be
 	Errors       int64            `json:"errors"`
+	// NotAccepted: commands the server surely did not accept (the connection
+	// refused, 503, 429), as while it restarts. UnknownFate: requests that
+	// failed in transit (a server killed mid-request), which may have been
+	// accepted; their shipments are verified for what can still be known.
+	NotAccepted  int64            `json:"not_accepted"`
+	UnknownFate  int64            `json:"unknown_fate"`
 	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
 
 	AcceptedPerSec float64 `json:"accepted_per_sec"`
@@ -107,6 +113,7 @@ func (rep *Report) fillVisible(r *runner) {
 	rep.VisibleP50, rep.VisibleP90, rep.VisibleP99, rep.VisibleMax = msf(v.P50), msf(v.P90), msf(v.P99), msf(v.Max)
 	rep.WrongOutcome = r.wrongOutcome.Load()
 	rep.ErrorsByKind, rep.Errors = r.errs.snapshot()
+	rep.NotAccepted, rep.UnknownFate = r.notAccepted.Load(), r.unknownFate.Load()
 }
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -134,6 +141,10 @@ func (rep Report) WriteTable(w io.Writer) {
 	line("accepted", "%d (%.0f/s)", rep.Accepted, rep.AcceptedPerSec)
 	line("rejected (4xx, wanted)", "%d", rep.Rejected)
 	line("errors", "%d%s", rep.Errors, errorKinds(rep.ErrorsByKind))
+	if rep.NotAccepted > 0 || rep.UnknownFate > 0 {
+		line("not accepted", "%d (refused, 503 or 429: the server was down or refusing)", rep.NotAccepted)
+		line("of unknown fate", "%d (failed in transit: maybe accepted)", rep.UnknownFate)
+	}
 	line("accept latency", "p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms", rep.AcceptP50, rep.AcceptP90, rep.AcceptP99, rep.AcceptMax)
 	if rep.Mode == "async" {
 		line("visible latency", "p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms  (%d watched)",
@@ -162,7 +173,7 @@ func (rep Report) WriteTable(w io.Writer) {
 	}
 	line("projection ≠ write DB", "%s", pm)
 	if rep.Unverified > 0 {
-		line("unverified shipments", "%d (a request of unknown fate)", rep.Unverified)
+		line("partly verified", "%d shipments with a request of unknown fate: checked for duplicates and order only", rep.Unverified)
 	}
 }
 

@@ -22,17 +22,28 @@ func (r *runner) one(ctx context.Context, i int, rng *rand.Rand, scheduled time.
 	r.sent.Add(1)
 	code, op, err := r.c.send(ctx, req)
 	answered := time.Now()
-	if err != nil {
-		if ctx.Err() == nil {
-			r.errs.add(errorKind(err))
-		}
+	switch {
+	case err != nil && notSent(err), err == nil && refusing(code):
+		// Surely not accepted: the connection was refused (the server is
+		// down, or restarting), or the server said it accepts nothing now.
+		// Nothing to verify; wait before the next try, longer while it lasts.
+		r.notAccepted.Add(1)
+		sleep(ctx, r.down.fail())
+		return
+	case err != nil:
 		if code/100 == 2 || code == 0 {
-			// Maybe accepted (a 2xx whose body was unreadable, or no
-			// answer at all): the shipment's history can no longer be predicted.
+			// Maybe accepted (a 2xx whose body was unreadable, or no answer
+			// at all: a server killed mid-request): the shipment's history
+			// can no longer be predicted.
+			r.unknownFate.Add(1)
 			r.tainted[i].Store(true)
+			sleep(ctx, r.down.fail())
+		} else if ctx.Err() == nil {
+			r.errs.add(errorKind(err))
 		}
 		return
 	}
+	r.down.ok()
 	if req.kind == Invalid {
 		if code/100 == 4 {
 			r.rejected.Add(1)
@@ -67,7 +78,7 @@ func (r *runner) one(ctx context.Context, i int, rng *rand.Rand, scheduled time.
 		return // measuring has cost its share of the target's work: unsampled
 	}
 	select { // watch it if a watcher is free; else it goes unsampled
-	case r.watch <- watchJob{id: op.ID, applies: req.applies, at: answered}:
+	case r.watch <- watchJob{id: op.ID, shipment: i, applies: req.applies, at: answered}:
 		r.watched.Add(1)
 	default:
 	}
@@ -140,7 +151,9 @@ func (r *runner) sweep(ctx context.Context, pending []watchJob) ([]watchJob, tim
 		switch {
 		case err == nil && op.terminal():
 			r.visible.add(age)
-			r.checkOutcome(op, job.applies)
+			if !r.tainted[job.shipment].Load() { // a tainted shipment's outcomes cannot be predicted
+				r.checkOutcome(op, job.applies)
+			}
 		case age > r.cfg.DrainTimeout:
 			r.errs.add("watch_timeout")
 		default: // not yet, or the poll failed: again when due
