@@ -19,10 +19,10 @@ type Report struct {
 	Shipments int     `json:"shipments"`
 	Seconds   float64 `json:"duration_s"` // how long commands were sent
 
-	Sent         int64            `json:"sent"`
-	Accepted     int64            `json:"accepted"`
-	Rejected     int64            `json:"rejected"` // invalid requests refused with a 4xx, as they must be
-	Errors       int64            `json:"errors"`
+	Sent     int64 `json:"sent"`
+	Accepted int64 `json:"accepted"`
+	Rejected int64 `json:"rejected"` // invalid requests refused with a 4xx, as they must be
+	Errors   int64 `json:"errors"`
 	// NotAccepted: commands the server surely did not accept (the connection
 	// refused, 503, 429), as while it restarts. UnknownFate: requests that
 	// failed in transit (a server killed mid-request), which may have been
