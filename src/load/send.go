@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/backoff"
 )
 
 // one sends the next command of shipment i and books its answer. The
@@ -28,7 +30,7 @@ func (r *runner) one(ctx context.Context, i int, rng *rand.Rand, scheduled time.
 		// down, or restarting), or the server said it accepts nothing now.
 		// Nothing to verify; wait before the next try, longer while it lasts.
 		r.notAccepted.Add(1)
-		sleep(ctx, r.down.fail())
+		backoff.Sleep(ctx, r.down.fail())
 		return
 	case err != nil:
 		if code/100 == 2 || code == 0 {
@@ -37,7 +39,7 @@ func (r *runner) one(ctx context.Context, i int, rng *rand.Rand, scheduled time.
 			// can no longer be predicted.
 			r.unknownFate.Add(1)
 			r.tainted[i].Store(true)
-			sleep(ctx, r.down.fail())
+			backoff.Sleep(ctx, r.down.fail())
 		} else if ctx.Err() == nil {
 			r.errs.add(errorKind(err))
 		}
@@ -126,7 +128,7 @@ func (r *runner) watcher(ctx context.Context) {
 		var wait time.Duration
 		pending, wait = r.sweep(ctx, pending)
 		if len(pending) > 0 {
-			sleep(ctx, wait)
+			backoff.Sleep(ctx, wait)
 		}
 	}
 }
@@ -169,16 +171,6 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // await polls operation id every PollInterval until it is terminal, ctx is
