@@ -35,15 +35,17 @@ func TestAdapterErrorsNameTheAdapter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				if g, ok := n.(*ast.GenDecl); ok && g.Tok == token.VAR {
-					return false // a sentinel
+			for _, d := range f.Decls {
+				if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.VAR {
+					continue // package-level: a sentinel
 				}
-				if msg, ok := madeError(n); ok && !strings.HasPrefix(msg, prefix) {
-					t.Errorf("%s: error %q: want it to start with %q", fset.Position(n.Pos()), msg, prefix)
-				}
-				return true
-			})
+				ast.Inspect(d, func(n ast.Node) bool {
+					if msg, ok := madeError(n); ok && !strings.HasPrefix(msg, prefix) {
+						t.Errorf("%s: error %q: want it to start with %q", fset.Position(n.Pos()), msg, prefix)
+					}
+					return true
+				})
+			}
 		}
 	}
 }

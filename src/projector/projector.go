@@ -138,6 +138,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			p.lastOK.Store(p.cfg.Now().UnixNano())
+			p.lastErr.Store(nil)
 		} else {
 			p.lastErr.Store(&err)
 		}
