@@ -19,7 +19,8 @@ func startProjector(ctx context.Context, p *process) ([]httpapi.ReadyCheck, erro
 	if err != nil {
 		return nil, err
 	}
-	pr, err := projector.New(w, db, projector.Config{Logger: p.logger, Registerer: p.reg})
+	pr, err := projector.New(w, db, projector.Config{Logger: p.logger, Registerer: p.reg,
+		TracerProvider: p.tracing.Provider, Propagator: p.tracing.Propagator})
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ func startWorker(ctx context.Context, p *process) (workerRole, error) {
 	}
 	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
 	cfg.DeadLetters = q
+	cfg.TracerProvider, cfg.Propagator = p.tracing.Provider, p.tracing.Propagator
 	var r bus.Receiver = q
 	if p.cfg.SimulateBusRTT > 0 {
 		r = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
