@@ -1,0 +1,86 @@
+package worker
+
+import (
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/store"
+)
+
+// A message's processing span is the child of the trace context it carries,
+// or the root of a new trace when it carries none or a malformed one, which
+// is no reason to refuse it; the transaction is the processing span's child,
+// and the feed entry keeps the transaction's trace context.
+func TestTraceOfAMessage(t *testing.T) {
+	const sender = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct {
+		name, traceparent string
+		child             bool
+	}{
+		{"carried", sender, true},
+		{"none", "", false},
+		{"malformed", "00-4bf92f3577b34da6a3ce929d0e0e4736-not-a-span-id-01", false},
+		{"all-zero trace id", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			cfg := testConfig()
+			cfg.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			b, s := newFakeBus(10), newFakeStore()
+			msg := messages(t, upsert(t, "tr-1", testFields))[0]
+			if tc.traceparent != "" {
+				msg.Properties[command.PropTraceparent] = tc.traceparent
+			}
+			b.send(msg)
+			start(t, b, s, cfg)
+			// The processing span ends just after the message is completed.
+			waitFor(t, "the message to be completed and its span to end", func() bool {
+				return len(b.completions()) == 1 && len(rec.Ended()) == 2
+			})
+
+			process, transact := oneSpan(t, rec, "process shipment.upsert"), oneSpan(t, rec, "transact shipment.upsert")
+			if tc.child {
+				if got := process.Parent(); got.SpanID().String() != "00f067aa0ba902b7" || got.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+					t.Errorf("processing span's parent %s/%s, want the sender's span", got.TraceID(), got.SpanID())
+				}
+			} else if process.Parent().IsValid() {
+				t.Errorf("processing span's parent %v, want none (a new trace)", process.Parent())
+			}
+			if process.SpanKind() != trace.SpanKindConsumer {
+				t.Errorf("processing span kind %v, want consumer", process.SpanKind())
+			}
+			if transact.Parent().SpanID() != process.SpanContext().SpanID() {
+				t.Errorf("transaction span's parent %s, want the processing span %s", transact.Parent().SpanID(), process.SpanContext().SpanID())
+			}
+			want := "00-" + transact.SpanContext().TraceID().String() + "-" + transact.SpanContext().SpanID().String() + "-01"
+			if got := feedOf(s)[0].Traceparent; got != want {
+				t.Errorf("feed entry traceparent %q, want %q (the transaction's)", got, want)
+			}
+		})
+	}
+}
+
+// oneSpan is the one ended span called name.
+func oneSpan(t *testing.T, rec *tracetest.SpanRecorder, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	var found []sdktrace.ReadOnlySpan
+	for _, sp := range rec.Ended() {
+		if sp.Name() == name {
+			found = append(found, sp)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d spans %q ended, want 1", len(found), name)
+	}
+	return found[0]
+}
+
+func feedOf(s *fakeStore) []store.Change {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]store.Change(nil), s.feed...)
+}
