@@ -45,6 +45,9 @@ param workerMinReplicas int = 1
 @description('Fewest replicas of each API: 0 costs nothing at rest, at the price of a cold start for the first request.')
 param apiMinReplicas int = 1
 
+@description('OTLP endpoint every app sends its traces to (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. an OpenTelemetry Collector\'s http://<app>:4318; empty: no traces exported (docs/observability.md).')
+param otlpEndpoint string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var tags = { 'azd-env-name': environmentName }
 
@@ -71,6 +74,7 @@ module resources './resources.bicep' = {
     workerMinReplicas: workerMinReplicas
     workerMaxReplicas: workerMaxReplicas
     apiMinReplicas: apiMinReplicas
+    otlpEndpoint: otlpEndpoint
   }
 }
 

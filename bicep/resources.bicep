@@ -29,6 +29,9 @@ param workerMinReplicas int
 param workerMaxReplicas int
 param apiMinReplicas int
 
+@description('OTLP endpoint of the apps\' traces; empty: none (modules/app.bicep).')
+param otlpEndpoint string
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, location))
 
@@ -152,6 +155,7 @@ module commandApi './modules/app.bicep' = {
     external: true
     minReplicas: apiMinReplicas
     maxReplicas: 10
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -175,6 +179,7 @@ module queryApi './modules/app.bicep' = {
     external: true
     minReplicas: apiMinReplicas
     maxReplicas: 10
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -225,6 +230,7 @@ module worker './modules/app.bicep' = {
     terminationGracePeriodSeconds: 60
     cpu: '0.5'
     memory: '1Gi'
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -250,6 +256,7 @@ module projector './modules/app.bicep' = {
     external: false
     minReplicas: 1
     maxReplicas: 1
+    otlpEndpoint: otlpEndpoint
   }
 }
 
