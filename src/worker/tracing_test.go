@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -83,4 +84,43 @@ func feedOf(s *fakeStore) []store.Change {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]store.Change(nil), s.feed...)
+}
+
+// BenchmarkMessageTracing is what tracing adds to one message: extract the
+// context it carries, the processing span, the transaction span and the
+// traceparent the feed keeps. noop is a worker given no TracerProvider;
+// unsampled is a process with no OTLP endpoint set (package telemetry);
+// recorded is one that exports (the export itself runs in the background).
+//
+//	go test -run '^$' -bench BenchmarkMessageTracing ./src/worker/
+func BenchmarkMessageTracing(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		tp   trace.TracerProvider
+	}{
+		{"noop", nil},
+		{"unsampled", sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))},
+		{"recorded", sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := testConfig()
+			cfg.TracerProvider = tc.tp
+			w, err := New(newFakeBus(10), newFakeStore(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := &bus.ReceivedMessage{Message: bus.Message{ID: "op-1", SessionID: "s-1", Subject: string(command.KindUpsert),
+				Properties: map[string]string{command.PropTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}}
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, span := w.startProcessing(b.Context(), m)
+				tctx, tspan := w.tracer.Start(ctx, "transact shipment.upsert")
+				if w.traceparent(tctx) == "" {
+					b.Fatal("no traceparent")
+				}
+				tspan.End()
+				span.End()
+			}
+		})
+	}
 }
