@@ -51,6 +51,8 @@ func (s queueSink) Accept(ctx context.Context, cmd command.Command) (_ operation
 		span.SetAttributes(semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send"),
 			semconv.MessagingMessageID(cmd.OperationID), attribute.String("dropoff.shipment.id", cmd.ShipmentID))
 	}
+	// The propagator writes W3C's header names, which are the message's
+	// property names too (command.Message adds Diagnostic-Id).
 	carrier := propagation.MapCarrier{}
 	s.propagator.Inject(ctx, carrier)
 	cmd.Traceparent, cmd.Tracestate = carrier.Get(command.PropTraceparent), carrier.Get(command.PropTracestate)
