@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dropoff-dev/dropoff/src/auth"
 	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -29,9 +31,14 @@ type Config struct {
 	Queries store.Queries
 	// DeadLetters enables the admin dead-letter routes.
 	DeadLetters DeadLetterAdmin
-	// AdminToken is the bearer token admin routes require; empty: admin
-	// routes answer only to loopback clients.
-	AdminToken string
+	// Auth, when set, checks the bearer token of every command, query and
+	// admin route, and the app role each needs (auth.RoleSend, RoleRead,
+	// RoleAdmin). Nil runs the API open, except the admin routes, which then
+	// answer loopback clients only. The probes and /metrics are always open.
+	Auth TokenVerifier
+	// Roles names the app role each group of routes needs; an empty name is
+	// the auth package's (auth.RoleSend, RoleRead, RoleAdmin).
+	Roles Roles
 	// OperationTTL is how long an accepted command may wait on the queue (the
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.
@@ -52,6 +59,9 @@ type Config struct {
 	NewID func() (string, error)
 }
 
+// Roles are the app roles of the three groups of routes.
+type Roles struct{ Send, Read, Admin string }
+
 // Defaults.
 const (
 	DefaultOperationTTL = 24 * time.Hour
@@ -70,6 +80,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Sender != nil && cfg.Sink != nil {
 		return cfg, errors.New("httpapi: set Sender or Sink, not both")
 	}
+	cfg.Roles.Send = cmp.Or(cfg.Roles.Send, auth.RoleSend)
+	cfg.Roles.Read = cmp.Or(cfg.Roles.Read, auth.RoleRead)
+	cfg.Roles.Admin = cmp.Or(cfg.Roles.Admin, auth.RoleAdmin)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -125,13 +138,13 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL}
 	}
 	if cfg.Sink != nil {
-		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m}).routes(e)
+		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
 	}
 	if cfg.Queries != nil {
-		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e)
+		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
 	}
 	if cfg.DeadLetters != nil {
-		(&admin{dl: cfg.DeadLetters, token: cfg.AdminToken}).routes(e)
+		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
 	}
 	return headAsGet{e}, nil
 }
