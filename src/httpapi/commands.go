@@ -33,6 +33,7 @@ type commands struct {
 	now     func() time.Time
 	newID   func() (string, error)
 	metrics *metrics
+	shed    *shedder // nil: never shed
 }
 
 // routes gives every command kind its route.
@@ -54,6 +55,14 @@ func (h *commands) handle(c *gin.Context, spec command.Spec) {
 	if err != nil {
 		h.reject(c, err)
 		return
+	}
+	if h.shed != nil {
+		if why, over := h.shed.over(); over {
+			p := h.shed.problem(why)
+			h.metrics.rejected.WithLabelValues(p.Slug()).Inc()
+			writeProblem(c, p)
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), sendTimeout)
 	defer cancel()

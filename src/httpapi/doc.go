@@ -82,6 +82,7 @@
 //	https://dropoff.dev/problems/unsupported-media-type  415 the body is not application/json
 //	https://dropoff.dev/problems/internal                500 a bug; logged
 //	https://dropoff.dev/problems/unavailable             503 the queue or a database failed; see Retry-After
+//	https://dropoff.dev/problems/overloaded              503 a command while the queue's backlog is past its bound (Config.MaxBacklog); see Retry-After
 //	https://dropoff.dev/problems/not-ready               503 /readyz: a dependency check failed
 //
 // Bad input is always a 4xx: never a 5xx, a panic or a hung request. The one

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dropoff-dev/dropoff/src/auth"
+	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -43,6 +44,16 @@ type Config struct {
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.
 	OperationTTL time.Duration
+	// Backlog, with MaxBacklog or MaxBacklogAge, sheds load: while the
+	// queue holds more than MaxBacklog messages, or its oldest has waited
+	// longer than MaxBacklogAge, a command gets 503 with Retry-After instead
+	// of a place on the queue. The backlog is sampled every BacklogInterval
+	// (default 1s), off the requests' path; while it cannot be read, nothing
+	// is shed. Zero bounds shed nothing.
+	Backlog         bus.BacklogReader
+	MaxBacklog      int64
+	MaxBacklogAge   time.Duration
+	BacklogInterval time.Duration
 	// MaxInFlight bounds the requests answered at once; past it a request
 	// gets 503 with Retry-After (the probes always pass). Default 1024.
 	MaxInFlight int
@@ -67,13 +78,16 @@ const (
 	DefaultOperationTTL = 24 * time.Hour
 	DefaultReadyTimeout = 2 * time.Second
 	DefaultMaxInFlight  = 1024
+	// DefaultBacklogInterval is how often the backlog is sampled for shedding.
+	DefaultBacklogInterval = time.Second
 )
 
 func (cfg Config) withDefaults() (Config, error) {
 	err := defaults.Fill("httpapi",
 		defaults.Of("MaxInFlight", &cfg.MaxInFlight, DefaultMaxInFlight),
 		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
-		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout))
+		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout),
+		defaults.Of("BacklogInterval", &cfg.BacklogInterval, DefaultBacklogInterval))
 	if err != nil {
 		return cfg, err
 	}
@@ -138,7 +152,12 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL}
 	}
 	if cfg.Sink != nil {
-		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
+		var shed *shedder
+		if cfg.Backlog != nil && (cfg.MaxBacklog > 0 || cfg.MaxBacklogAge > 0) {
+			shed = &shedder{reader: cfg.Backlog, max: cfg.MaxBacklog, maxAge: cfg.MaxBacklogAge,
+				interval: cfg.BacklogInterval, now: time.Now, logger: cfg.Logger}
+		}
+		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m, shed: shed}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
 	}
 	if cfg.Queries != nil {
 		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))

@@ -72,6 +72,12 @@ type config struct {
 	AuthRoleAdmin  string
 	AllowAnonymous bool
 
+	// Load shedding (commandapi.go): a command is refused with 503 while the
+	// queue holds more than MaxBacklog messages or its oldest has waited
+	// longer than MaxBacklogAge (zero: no bound).
+	MaxBacklog    int
+	MaxBacklogAge time.Duration
+
 	// SessionLanes > 0 spreads shipments over that many sessions
 	// (commandapi.go); SimulateBusRTT makes every bus operation wait its
 	// round trips (simulate.Remote), for the capacity model.
@@ -228,6 +234,8 @@ var settings = []setting{
 	durationSetting("retention-interval", "DROPOFF_RETENTION_INTERVAL", roleWorker|roleProjector, time.Minute, "how often retention trims", func(c *config) *time.Duration { return &c.RetentionInterval }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
 	intSetting("session-lanes", "DROPOFF_SESSION_LANES", roleCommand, 0, "0: a session per shipment; N: shipments hashed onto N sessions (lanes), which amortises session accepts and costs head-of-line blocking within a lane (docs/adr/0002-lanes.md)", func(c *config) *int { return &c.SessionLanes }),
+	intSetting("max-backlog", "DROPOFF_MAX_BACKLOG", roleCommand, 0, "shed load: answer commands 503 with Retry-After while more than this many wait on the queue (0: no bound; on Service Bus the identity needs the Manage right to read the count)", func(c *config) *int { return &c.MaxBacklog }),
+	durationSetting("max-backlog-age", "DROPOFF_MAX_BACKLOG_AGE", roleCommand, 10*time.Minute, "shed load: answer commands 503 with Retry-After while the oldest command has waited longer than this (0: no bound; the embedded queue only, Service Bus does not report ages)", func(c *config) *time.Duration { return &c.MaxBacklogAge }),
 	durationSetting("simulate-bus-rtt", "DROPOFF_SIMULATE_BUS_RTT", roleCommand|roleWorker, 0, "make every bus operation wait its network round trips of this length, as on Service Bus (the capacity model, docs/capacity.md; 0: none)", func(c *config) *time.Duration { return &c.SimulateBusRTT }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
@@ -310,6 +318,9 @@ func (c config) validate() error {
 	}
 	if c.InjectWriteDelay < 0 || c.SimulateBusRTT < 0 {
 		errs = append(errs, errors.New("inject-write-delay and simulate-bus-rtt must not be negative"))
+	}
+	if c.MaxBacklog < 0 || c.MaxBacklogAge < 0 {
+		errs = append(errs, errors.New("max-backlog and max-backlog-age must not be negative"))
 	}
 	if c.SessionLanes < 0 {
 		errs = append(errs, errors.New("session-lanes must not be negative"))

@@ -293,17 +293,20 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		return httpapi.Config{}, err
 	}
 	return httpapi.Config{
-		Sender:       cmds.sender,
-		Sink:         cmds.sink,
-		Queries:      queries,
-		DeadLetters:  wk.deadLetters, // the worker's: the role that may receive from the queue
-		Auth:         tokens,
-		Roles:        httpapi.Roles{Send: p.cfg.AuthRoleSend, Read: p.cfg.AuthRoleRead, Admin: p.cfg.AuthRoleAdmin},
-		OperationTTL: p.cfg.QueueTTL,
-		MaxInFlight:  p.cfg.MaxInFlight,
-		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
-		Registry:     p.reg,
-		Logger:       p.logger,
+		Sender:        cmds.sender,
+		Sink:          cmds.sink,
+		Queries:       queries,
+		DeadLetters:   wk.deadLetters, // the worker's: the role that may receive from the queue
+		Backlog:       cmds.backlog,
+		MaxBacklog:    int64(p.cfg.MaxBacklog),
+		MaxBacklogAge: p.cfg.MaxBacklogAge,
+		Auth:          tokens,
+		Roles:         httpapi.Roles{Send: p.cfg.AuthRoleSend, Read: p.cfg.AuthRoleRead, Admin: p.cfg.AuthRoleAdmin},
+		OperationTTL:  p.cfg.QueueTTL,
+		MaxInFlight:   p.cfg.MaxInFlight,
+		Ready:         slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
+		Registry:      p.reg,
+		Logger:        p.logger,
 	}, nil
 }
 
