@@ -72,6 +72,9 @@ func (h *commands) handle(c *gin.Context, spec command.Spec) {
 		return
 	}
 	h.metrics.accepted.WithLabelValues(string(cmd.Kind)).Inc()
+	if h.shed != nil {
+		h.shed.accepted()
+	}
 	loc := operationPath(op.ID)
 	c.Header("Location", loc)
 	status := http.StatusOK // applied at once: the body is the result

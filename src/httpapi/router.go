@@ -45,7 +45,7 @@ type Config struct {
 	// operation older than it is reported as not found. Default 24h.
 	OperationTTL time.Duration
 	// Backlog, with MaxBacklog or MaxBacklogAge, sheds load: while the
-	// queue holds more than MaxBacklog messages, or its oldest has waited
+	// queue holds MaxBacklog messages or more, or its oldest has waited
 	// longer than MaxBacklogAge, a command gets 503 with Retry-After instead
 	// of a place on the queue. The backlog is sampled every BacklogInterval
 	// (default 1s), off the requests' path; while it cannot be read, nothing

@@ -18,6 +18,11 @@ import (
 // that a worker that falls behind makes clients wait (503, Retry-After)
 // instead of growing the queue without end.
 //
+// Between samples it adds the commands it has accepted since the last one
+// began, so that a burst cannot overshoot the bound by a whole interval's
+// sends (the estimate is high by what the workers drained meanwhile, and it
+// counts only this replica's sends).
+//
 // It never reads the backlog on a request's path: a request that finds the
 // last sample older than the interval starts one refresh in the background
 // and is judged by the sample it has. A backlog that cannot be read sheds
@@ -33,6 +38,7 @@ type shedder struct {
 	logger   *slog.Logger
 
 	refreshing atomic.Bool
+	added      atomic.Int64 // commands accepted since the last sample began
 	mu         sync.Mutex
 	last       bus.Backlog
 	lastAt     time.Time // of the last good sample
@@ -55,8 +61,8 @@ func (s *shedder) over() (string, bool) {
 		return "", false
 	}
 	switch {
-	case s.max > 0 && b.Messages > s.max:
-		return fmt.Sprintf("%d commands wait on the queue, more than the bound of %d", b.Messages, s.max), true
+	case s.max > 0 && b.Messages+s.added.Load() >= s.max:
+		return fmt.Sprintf("about %d commands wait on the queue, the bound is %d", b.Messages+s.added.Load(), s.max), true
 	case s.maxAge > 0 && b.OldestAge > s.maxAge:
 		return fmt.Sprintf("the oldest command has waited %v on the queue, longer than the bound of %v", b.OldestAge.Round(time.Second), s.maxAge), true
 	}
@@ -67,10 +73,12 @@ func (s *shedder) refresh() {
 	defer s.refreshing.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), max(s.interval, time.Second))
 	defer cancel()
+	added := s.added.Swap(0) // the sample will count these
 	b, err := s.reader.Backlog(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
+		s.added.Add(added) // it did not
 		if s.lastErr == nil { // once per outage, not once per interval
 			s.logger.Warn("cannot read the queue's backlog; not shedding load while it cannot be read", "error", err)
 		}
@@ -82,6 +90,9 @@ func (s *shedder) refresh() {
 	}
 	s.last, s.lastAt, s.lastErr = b, s.now(), nil
 }
+
+// accepted counts a command accepted onto the queue.
+func (s *shedder) accepted() { s.added.Add(1) }
 
 // problem is the answer to a shed command: 503 with a Retry-After of two
 // sampling intervals, the soonest the next sample can say otherwise.

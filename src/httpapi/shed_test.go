@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -80,7 +81,7 @@ func TestShedding(t *testing.T) {
 	}
 
 	// Back under: accepted again.
-	f.set(bus.Backlog{Messages: 100}, nil)
+	f.set(bus.Backlog{Messages: 90}, nil)
 	putUntil(t, h, http.StatusAccepted)
 
 	// Past the bound on age.
@@ -101,5 +102,34 @@ func TestSheddingOff(t *testing.T) {
 			header: map[string]string{"Content-Type": "application/json"}}); w.Code != http.StatusAccepted {
 			t.Fatalf("PUT with no bound: %d", w.Code)
 		}
+	}
+}
+
+// TestSheddingCountsItsOwnSends: between samples, the commands accepted
+// since the last one began count against the bound, so a burst stops at it.
+func TestSheddingCountsItsOwnSends(t *testing.T) {
+	f := &fakeBacklog{b: bus.Backlog{Messages: 2}}
+	s := &shedder{reader: f, max: 5, interval: time.Hour, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	s.refresh() // one sample (2 waiting), then none for an hour
+	accepted := 0
+	for range 20 {
+		if _, over := s.over(); !over {
+			s.accepted()
+			accepted++
+		}
+	}
+	if accepted != 3 {
+		t.Errorf("%d commands accepted after a sample of 2 with a bound of 5, want 3", accepted)
+	}
+	// A sample that fails keeps the count; one that succeeds replaces it.
+	f.set(bus.Backlog{}, errors.New("unreadable"))
+	s.refresh()
+	if _, over := s.over(); !over {
+		t.Error("a failed sample forgot the commands accepted since the last good one")
+	}
+	f.set(bus.Backlog{Messages: 1}, nil)
+	s.refresh()
+	if _, over := s.over(); over {
+		t.Error("shedding after a sample of 1 with a bound of 5")
 	}
 }
