@@ -78,7 +78,7 @@ func (s *shedder) refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		s.added.Add(added) // it did not
+		s.added.Add(added)    // it did not
 		if s.lastErr == nil { // once per outage, not once per interval
 			s.logger.Warn("cannot read the queue's backlog; not shedding load while it cannot be read", "error", err)
 		}
