@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/httpapi/apitest"
 )
 
 func TestPutAcceptedThenVisible(t *testing.T) {
@@ -98,6 +101,7 @@ func TestOrderAcrossConcurrentShipments(t *testing.T) {
 func (s *system) watchSessions(t *testing.T) (peak func() int) {
 	var mu sync.Mutex
 	highest, stop, done := 0, make(chan struct{}), make(chan struct{})
+	client := apiClient(t)
 	go func() {
 		defer close(done)
 		for {
@@ -106,7 +110,11 @@ func (s *system) watchSessions(t *testing.T) (peak func() int) {
 				return
 			case <-time.After(2 * time.Millisecond): // the sampling interval
 			}
-			resp, err := http.Get(s.URL + "/metrics")
+			resp, err := client.Get(s.URL + "/metrics")
+			if mismatch := (*apitest.MismatchError)(nil); errors.As(err, &mismatch) {
+				t.Error(err)
+				return
+			}
 			if err != nil {
 				continue
 			}
