@@ -68,8 +68,8 @@ func New(document []byte) (*Checker, error) {
 // Check validates the response to req: its status, header and body. The error
 // names the request, the status and what does not match.
 func (c *Checker) Check(req *http.Request, status int, header http.Header, body []byte) error {
-	// Match on the path as sent, as the server does (gin's UseRawPath), so
-	// that an id with an encoded slash is one path segment.
+	// The router matches the path as sent, still encoded, as the server does
+	// (gin's UseRawPath): an id with an encoded slash is one path segment.
 	route, params, err := c.router.FindRoute(req)
 	if err == nil && notServed(route.Operation, status) {
 		err = fmt.Errorf("%s %s is not served by this process", route.Method, route.Path)
@@ -94,7 +94,7 @@ func excerpt(body []byte) string {
 		return "none"
 	}
 	if len(body) > max {
-		return string(body[:max]) + "…"
+		return strings.ToValidUTF8(string(body[:max]), "") + "…"
 	}
 	return string(body)
 }
@@ -137,6 +137,8 @@ func (c *Checker) checkRouted(req *http.Request, route *routers.Route, params ma
 		Options:                opts,
 	}
 	in.SetBodyBytes(body)
+	// openapi3filter checks nothing of a 304 (nor of a redirect, which
+	// Dropoff never sends); its ETag goes unchecked.
 	return openapi3filter.ValidateResponse(req.Context(), in)
 }
 

@@ -74,6 +74,7 @@ func TestCheckAcceptsConformingResponses(t *testing.T) {
 		{"PUT", "/v1/shipments/s1", 503, with(problemHeader, "Retry-After", "5"), unavailable},
 		{"POST", "/admin/v1/deadletters/3/resubmit", 204, nil, ""},
 		{"GET", "/nowhere", 404, problemHeader, notFound},
+		{"GET", "/v1/stats", 404, problemHeader, notFound}, // a process without the query API
 	} {
 		if err := check(t, r); err != nil {
 			t.Errorf("%s %s %d: %v", r.method, r.target, r.status, err)
@@ -143,7 +144,9 @@ func TestCheckRejectsWrongResponses(t *testing.T) {
 			response{"GET", "/nowhere", 200, jsonHeader, `{}`}, "no operation"},
 		{"a 405 without Allow",
 			response{"DELETE", "/v1/stats", 405, problemHeader, replace(notFound, `not-found`, `method-not-allowed`)}, "Allow"},
-		{"an unknown path answered with a problem that is not not-found",
+		{"a route this process does not serve answered with another problem",
+			response{"GET", "/v1/stats", 404, problemHeader, replace(notFound, `not-found`, `validation`)}, "type"},
+		{"an unknown path answered with a problem without a detail",
 			response{"GET", "/nowhere", 404, problemHeader, replace(notFound, `"detail":"no shipment s1"`, `"detail":""`)}, "detail"},
 	}
 	for _, tt := range tests {
