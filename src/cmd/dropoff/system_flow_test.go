@@ -223,3 +223,19 @@ func TestReadYourWrites(t *testing.T) {
 		}
 	}
 }
+
+// With --mode sync the command API applies each command in the request and
+// answers 200 with the operation as it ended (the baseline the load tool
+// compares against); s.do checks that answer against docs/openapi.yaml too.
+func TestSyncModeAnswersTheOutcome(t *testing.T) {
+	s := startSystem(t, "--mode", "sync")
+	r := s.do(t, "PUT", "/v1/shipments/sync-1", parcel)
+	if r.Status != http.StatusOK || r.Body["status"] != "Succeeded" || r.Body["resourceVersion"] != 1.0 {
+		t.Fatalf("PUT: HTTP %d %v, want 200 Succeeded at version 1", r.Status, r.Body)
+	}
+	r = s.do(t, "PATCH", "/v1/shipments/sync-1", `{"status":"picked_up"}`, "If-Match", `"7"`)
+	failure, _ := r.Body["error"].(map[string]any)
+	if r.Status != http.StatusOK || r.Body["status"] != "Failed" || failure["code"] != "PreconditionFailed" {
+		t.Fatalf("PATCH at a wrong version: HTTP %d %v, want 200 Failed with PreconditionFailed", r.Status, r.Body)
+	}
+}
