@@ -6,7 +6,13 @@
 // dependency, so the same package serves every role: a Sender turns on
 // PUT/PATCH/DELETE /v1/shipments/{id} (the command API), Queries turns on the
 // GET routes (the query API), DeadLetters turns on /admin/v1/deadletters.
-// /healthz and /readyz are always there, /metrics when a Registry is given.
+// /healthz, /readyz and /openapi.yaml are always there, /metrics when a
+// Registry is given.
+//
+// docs/openapi.yaml describes every route, header, body and problem exactly
+// (OpenAPI 3.1); /openapi.yaml serves it. The package's tests check every
+// response they get against it (package apitest), and fail when a route is
+// served that it does not describe, or the other way round.
 //
 // # Imports
 //

@@ -116,8 +116,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// New builds the handler: the routes cfg enables, /healthz, /readyz, and
-// /metrics when cfg.Registry is set.
+// New builds the handler: the routes cfg enables, /healthz, /readyz,
+// /openapi.yaml, and /metrics when cfg.Registry is set.
 func New(cfg Config) (http.Handler, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -145,6 +145,7 @@ func New(cfg Config) (http.Handler, error) {
 	e.NoMethod(methodNotAllowed)
 
 	(&health{checks: cfg.Ready, timeout: cfg.ReadyTimeout, logger: cfg.Logger}).routes(e)
+	e.GET("/openapi.yaml", openAPI)
 	if cfg.Registry != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	}
