@@ -211,9 +211,7 @@ func (h *harness) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
-	h.handler.ServeHTTP(w, hr)
-	return w
+	return serve(t, h.handler, hr)
 }
 
 // jsonHeader is the usual header of a command body.

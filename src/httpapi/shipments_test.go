@@ -174,17 +174,18 @@ func TestListShipmentsBadQuery(t *testing.T) {
 func TestHistory(t *testing.T) {
 	h := newHarness(t)
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.FixedZone("X", -7200))
+	op1, op2 := v7At(at), v7At(at.Add(time.Minute))
 	h.queries.history["s1"] = []store.HistoryEntry{
-		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at, OperationID: "op1"},
-		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute), OperationID: "op2"},
+		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at, OperationID: op1},
+		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute), OperationID: op2},
 	}
 	w := h.do(t, req{method: "GET", target: "/v1/shipments/s1/history"})
 	if w.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
 	}
 	want := History{Items: []HistoryItem{
-		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at.UTC(), OperationID: "op1"},
-		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute).UTC(), OperationID: "op2"},
+		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at.UTC(), OperationID: op1},
+		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute).UTC(), OperationID: op2},
 	}}
 	if diff := cmp.Diff(want, decode[History](t, w)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)

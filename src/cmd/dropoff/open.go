@@ -32,6 +32,7 @@ type queue interface {
 	bus.Sender
 	bus.Receiver
 	bus.DeadLetters
+	bus.BacklogReader
 	// Pacing is how the worker should pace its sessions on this adapter.
 	Pacing() bus.Pacing
 	// Settings are the queue's properties in effect (Service Bus: as read

@@ -197,6 +197,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
 	}
+	if err := checkOpen(m.cfg, m.roles, ln.Addr(), m.logger); err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	m.ln = ln
 	go func() {
 		m.err = m.run(ctx)
@@ -289,17 +292,25 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 			return httpapi.Config{}, err
 		}
 	}
+	tokens, err := verifier(p.cfg)
+	if err != nil {
+		return httpapi.Config{}, err
+	}
 	return httpapi.Config{
-		Sender:       cmds.sender,
-		Sink:         cmds.sink,
-		Queries:      queries,
-		DeadLetters:  wk.deadLetters, // the worker's: the role that may receive from the queue
-		AdminToken:   p.cfg.AdminToken,
-		OperationTTL: p.cfg.QueueTTL,
-		MaxInFlight:  p.cfg.MaxInFlight,
-		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
-		Registry:     p.reg,
-		Logger:       p.logger,
+		Sender:        cmds.sender,
+		Sink:          cmds.sink,
+		Queries:       queries,
+		DeadLetters:   wk.deadLetters, // the worker's: the role that may receive from the queue
+		Backlog:       cmds.backlog,
+		MaxBacklog:    int64(p.cfg.MaxBacklog),
+		MaxBacklogAge: p.cfg.MaxBacklogAge,
+		Auth:          tokens,
+		Roles:         httpapi.Roles{Send: p.cfg.AuthRoleSend, Read: p.cfg.AuthRoleRead, Admin: p.cfg.AuthRoleAdmin},
+		OperationTTL:  p.cfg.QueueTTL,
+		MaxInFlight:   p.cfg.MaxInFlight,
+		Ready:         slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
+		Registry:      p.reg,
+		Logger:        p.logger,
 
 		TracerProvider: p.tracing.Provider,
 		Propagator:     p.tracing.Propagator,
