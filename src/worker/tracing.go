@@ -21,12 +21,18 @@ const instrumentation = "github.com/dropoff-dev/dropoff/src/worker"
 // of a new trace when it carries none, or a malformed one, which the
 // propagator ignores.
 func (w *Worker) startProcessing(ctx context.Context, m *bus.ReceivedMessage) (context.Context, trace.Span) {
-	ctx = w.cfg.Propagator.Extract(ctx, propagation.MapCarrier(m.Properties))
 	name := "process"
 	if _, known := command.SpecOf(command.Kind(m.Subject)); known {
 		name += " " + m.Subject // a known kind; any other subject would make a new span name
 	}
-	ctx, span := w.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindConsumer))
+	return w.startFromMessage(ctx, m, name, trace.SpanKindConsumer)
+}
+
+// startFromMessage starts span name as a child of the trace context m
+// carries (a root when it carries none, or a malformed one).
+func (w *Worker) startFromMessage(ctx context.Context, m *bus.ReceivedMessage, name string, kind trace.SpanKind) (context.Context, trace.Span) {
+	ctx = w.cfg.Propagator.Extract(ctx, propagation.MapCarrier(m.Properties))
+	ctx, span := w.tracer.Start(ctx, name, trace.WithSpanKind(kind))
 	if span.IsRecording() { // attributes cost nothing when nobody records them
 		span.SetAttributes(semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
 			semconv.MessagingMessageID(m.ID), semconv.MessagingServiceBusMessageDeliveryCount(m.DeliveryCount),

@@ -124,3 +124,37 @@ func BenchmarkMessageTracing(b *testing.B) {
 		})
 	}
 }
+
+// A dead letter's recorded outcome is in its command's trace: the recorder's
+// span is the child of the context the message carries, and the feed entry
+// keeps the recorder's.
+func TestTraceOfARecordedDeadLetter(t *testing.T) {
+	const sender = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	rec := tracetest.NewSpanRecorder()
+	cfg := testConfig()
+	cfg.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	b, s := newFakeBus(10), newFakeStore()
+	cfg.DeadLetters = b
+	msg := messages(t, upsert(t, "dl-1", testFields))[0]
+	msg.Properties[command.PropTraceparent] = sender
+	b.send(msg)
+	b.mu.Lock()
+	b.deadLetter(b.queues["dl-1"][0], "Manual", "moved by the test")
+	b.mu.Unlock()
+	w, err := New(b, s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &deadLetterScanner{w: w, handled: map[int64]struct{}{}} // the recorder's scan, run by the test
+	if err := sc.scan(t.Context(), true); err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	span := oneSpan(t, rec, "record dead letter")
+	if got := span.Parent(); got.SpanID().String() != "00f067aa0ba902b7" || got.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("recorder span's parent %s/%s, want the sender's span", got.TraceID(), got.SpanID())
+	}
+	want := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + span.SpanContext().SpanID().String() + "-01"
+	if feed := feedOf(s); len(feed) != 1 || feed[0].Traceparent != want {
+		t.Errorf("feed %+v, want one entry with traceparent %q", feed, want)
+	}
+}
