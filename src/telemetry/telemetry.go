@@ -49,7 +49,8 @@ func (t Tracing) Shutdown(ctx context.Context) error {
 //   - OTEL_TRACES_EXPORTER=otlp, or unset with OTEL_EXPORTER_OTLP_ENDPOINT or
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set: spans go over OTLP, with
 //     OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL http/protobuf (the default) or grpc.
-//   - anything else: nothing exported.
+//   - neither set: nothing exported.
+//   - any other exporter or protocol: an error naming the variable.
 //
 // The exporter reads its own variables (endpoint, headers, timeout,
 // certificates) and the SDK its own (OTEL_TRACES_SAMPLER, OTEL_BSP_*,
