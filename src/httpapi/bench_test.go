@@ -53,16 +53,23 @@ func (dropSender) Send(context.Context, ...bus.Message) error { return nil }
 
 // BenchmarkCommandPUTUnsampled is BenchmarkCommandPUT traced as a process is
 // when no OTLP endpoint is set (package telemetry): a request span and a send
-// span with ids, never sampled. BenchmarkCommandPUTRecorded records both, as
-// with an exporter (the export itself happens off the request, in batches).
+// span with ids, never sampled, and no HTTP detail. BenchmarkCommandPUTDetail
+// is the same through otelhttp, which is what that saves, and
+// BenchmarkCommandPUTRecorded records both spans with the detail, as with an
+// exporter (the export itself happens off the request, in batches).
 func BenchmarkCommandPUTUnsampled(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	benchmarkPUT(b, benchHandler(b, Config{TracerProvider: tp}))
 }
 
+func BenchmarkCommandPUTDetail(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	benchmarkPUT(b, benchHandler(b, Config{TracerProvider: tp, RequestDetail: true}))
+}
+
 func BenchmarkCommandPUTRecorded(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	benchmarkPUT(b, benchHandler(b, Config{TracerProvider: tp}))
+	benchmarkPUT(b, benchHandler(b, Config{TracerProvider: tp, RequestDetail: true}))
 }
 
 // discardSpans is a span processor that drops what it is given.

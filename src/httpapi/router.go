@@ -70,8 +70,14 @@ type Config struct {
 	// TracerProvider starts a span for every request and every send to the
 	// queue (nil: none); Propagator reads the caller's trace context from the
 	// request and writes the send's into the message (nil: W3C trace context).
+	// RequestDetail records each request's span with the HTTP semantic
+	// conventions (otelhttp), work done for every request whether or not its
+	// span is sampled; without it (a process that exports nothing) a request
+	// only continues or starts its trace, so that its log lines and its
+	// message still carry the ids (tracing.go).
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
+	RequestDetail  bool
 	// Now is the clock (nil: time.Now); NewID makes operation ids (nil:
 	// operation.NewID).
 	Now   func() time.Time
@@ -181,7 +187,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
 	}
-	return newTraced(headAsGet{e}, cfg.TracerProvider, cfg.Propagator), nil
+	return newTraced(headAsGet{e}, cfg), nil
 }
 
 // headAsGet answers HEAD wherever GET works (RFC 9110, 9.3.2): a HEAD is

@@ -12,13 +12,32 @@ import (
 	"github.com/dropoff-dev/dropoff/src/command"
 )
 
-// tracedHarness is a harness whose spans are recorded.
-func tracedHarness(t *testing.T) (*harness, *tracetest.SpanRecorder) {
+// tracedHarness is a harness whose spans are recorded, with or without the
+// HTTP detail (Config.RequestDetail).
+func tracedHarness(t *testing.T, detail bool) (*harness, *tracetest.SpanRecorder) {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(t.Context()) })
-	return newHarness(t, func(c *Config) { c.TracerProvider = tp }), rec
+	return newHarness(t, func(c *Config) { c.TracerProvider, c.RequestDetail = tp, detail }), rec
+}
+
+// bothWays runs test with and without the HTTP detail: the trace is the
+// same either way.
+func bothWays(t *testing.T, test func(t *testing.T, detail bool)) {
+	for _, detail := range []bool{true, false} {
+		t.Run(map[bool]string{true: "otelhttp", false: "span only"}[detail], func(t *testing.T) { test(t, detail) })
+	}
+}
+
+// hasAttr reports whether span has an attribute key.
+func hasAttr(span sdktrace.ReadOnlySpan, key string) bool {
+	for _, a := range span.Attributes() {
+		if string(a.Key) == key {
+			return true
+		}
+	}
+	return false
 }
 
 // spanNamed returns the one ended span called name.
@@ -44,8 +63,12 @@ func spanNamed(t *testing.T, rec *tracetest.SpanRecorder, name string) sdktrace.
 // its route; the send is its child, and the message carries the send's trace
 // context under both names, with the caller's tracestate.
 func TestCommandTraceContinuesTheCaller(t *testing.T) {
+	bothWays(t, testCommandTraceContinuesTheCaller)
+}
+
+func testCommandTraceContinuesTheCaller(t *testing.T, detail bool) {
 	const caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	h, rec := tracedHarness(t)
+	h, rec := tracedHarness(t, detail)
 	w := h.do(t, req{method: "PUT", target: "/v1/shipments/s-1", body: validPut,
 		header: map[string]string{"Content-Type": "application/json", "Traceparent": caller, "Tracestate": "congo=t61rcWkgMzE"}})
 	if w.Code != http.StatusAccepted {
@@ -72,14 +95,21 @@ func TestCommandTraceContinuesTheCaller(t *testing.T) {
 	if got := props[command.PropTracestate]; got != "congo=t61rcWkgMzE" {
 		t.Errorf("message tracestate: got %q, want the caller's", got)
 	}
+	if got := hasAttr(server, "http.response.status_code"); got != detail {
+		t.Errorf("request span has http.response.status_code: %v, want %v (otelhttp's detail)", got, detail)
+	}
 }
 
 // A missing or malformed traceparent is no error: the request gets its 202
 // and starts a trace of its own, which the message carries.
 func TestCommandTraceWithoutAValidCaller(t *testing.T) {
+	bothWays(t, testCommandTraceWithoutAValidCaller)
+}
+
+func testCommandTraceWithoutAValidCaller(t *testing.T, detail bool) {
 	for _, in := range []string{"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
 		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"} {
-		h, rec := tracedHarness(t)
+		h, rec := tracedHarness(t, detail)
 		w := h.do(t, req{method: "DELETE", target: "/v1/shipments/s1", header: map[string]string{"Traceparent": in}})
 		if w.Code != http.StatusAccepted {
 			t.Fatalf("traceparent %q: status: got %d, want 202", in, w.Code)
@@ -98,8 +128,10 @@ func TestCommandTraceWithoutAValidCaller(t *testing.T) {
 
 // A send that fails is a failed span; probes and unmatched routes make no
 // span named by a path.
-func TestTraceOfFailuresAndProbes(t *testing.T) {
-	h, rec := tracedHarness(t)
+func TestTraceOfFailuresAndProbes(t *testing.T) { bothWays(t, testTraceOfFailuresAndProbes) }
+
+func testTraceOfFailuresAndProbes(t *testing.T, detail bool) {
+	h, rec := tracedHarness(t, detail)
 	h.sender.err = errors.New("queue down")
 	if w := h.do(t, req{method: "DELETE", target: "/v1/shipments/s1"}); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status: got %d, want 503", w.Code)

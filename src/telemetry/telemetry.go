@@ -21,9 +21,10 @@ import (
 type Tracing struct {
 	Provider   trace.TracerProvider
 	Propagator propagation.TextMapPropagator
-	// Exporter says where spans go, for the start-up log: "none", or
-	// "otlp (http/protobuf)" or "otlp (grpc)".
-	Exporter string
+	// Exporting says spans are sent somewhere; Exporter says where, for the
+	// start-up log: "none", or "otlp (http/protobuf)" or "otlp (grpc)".
+	Exporting bool
+	Exporter  string
 	// ServiceName is the service.name spans carry.
 	ServiceName string
 
@@ -75,7 +76,7 @@ func Setup(ctx context.Context, defaultName string, getenv func(string) string) 
 		// one command share a trace id.
 		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	} else {
-		t.Exporter = "otlp (" + protocol + ")"
+		t.Exporting, t.Exporter = true, "otlp ("+protocol+")"
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)

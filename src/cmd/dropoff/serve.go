@@ -314,6 +314,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 
 		TracerProvider: p.tracing.Provider,
 		Propagator:     p.tracing.Propagator,
+		RequestDetail:  p.tracing.Exporting,
 	}, nil
 }
 

@@ -28,7 +28,7 @@ func TestOneCommandIsOneTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(t.Context()) })
-	s := startTracedSystem(t, telemetry.Tracing{Provider: tp, Propagator: propagation.TraceContext{}}, "--log-level", "debug")
+	s := startTracedSystem(t, telemetry.Tracing{Provider: tp, Propagator: propagation.TraceContext{}, Exporting: true}, "--log-level", "debug")
 
 	op := s.command(t, "PUT", "tr-1", parcel)
 	if got := s.wait(t, op); got["status"] != "Succeeded" {

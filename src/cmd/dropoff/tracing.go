@@ -25,7 +25,7 @@ func startTracing(ctx context.Context, cmd string, getenv func(string) string, l
 	if err != nil {
 		return telemetry.Tracing{}, err
 	}
-	if t.Exporter != "none" {
+	if t.Exporting {
 		// The SDK reports a failed export through its one global error
 		// handler; this process has one logger, so that is where it goes.
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
