@@ -8,7 +8,9 @@
 //   worker       Data Receiver, Data Sender  write database: read, insert, update AcrPull
 //                (resubmitting a dead letter sends)
 //   projector    none                        write: read the feed; projection: r/w AcrPull
-//   query-api    none                        projection database: read            AcrPull
+//   query-api    none                        projection database: read;           AcrPull
+//                                            write: the feed's position and
+//                                            commit time (the projection's lag)
 //   scaler       read the queue's length     none                                 none
 //   dbinit       none                        Entra administrator of the server    AcrPull
 //
@@ -188,6 +190,7 @@ module queryApi './modules/app.bicep' = {
       anonymous
       { name: 'DROPOFF_AUTH_ROLE_READ', value: auth.roles.read }
       readDB
+      writeDB // only the feed's head and commit times, for the projection's true lag
       { name: 'DROPOFF_DB_CONNS', value: '20' } // under Basic's 30 concurrent workers
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.queryApiClientId }
     ])

@@ -105,8 +105,26 @@ func (q *fakeQueries) Operation(_ context.Context, id string) (operation.Operati
 	return op, ok, q.err
 }
 
-func (q *fakeQueries) Stats(context.Context) (store.Stats, error) { return q.stats, q.err }
-func (q *fakeQueries) Ping(context.Context) error                 { return q.err }
+// Stats is also read by the Projection-Lag sampler in the background: its
+// fields are set with setStats.
+func (q *fakeQueries) Stats(context.Context) (store.Stats, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stats, q.err
+}
+
+func (q *fakeQueries) setErr(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.err = err
+}
+
+func (q *fakeQueries) setStats(st store.Stats) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stats = st
+}
+func (q *fakeQueries) Ping(context.Context) error { return q.err }
 
 // fakeDeadLetters is an in-memory dead-letter queue.
 type fakeDeadLetters struct {

@@ -33,6 +33,10 @@ type Config struct {
 	Sink CommandSink
 	// Queries enables the GET routes (the query API).
 	Queries store.Queries
+	// Feed, when this process can read the write database's change feed,
+	// makes the projection's lag (GET /v1/stats, the Projection-Lag header)
+	// true: measured against the feed now, not as the projector last saw it.
+	Feed store.FeedLag
 	// DeadLetters enables the admin dead-letter routes.
 	DeadLetters DeadLetterAdmin
 	// Auth, when set, checks the bearer token of every command, query and
@@ -176,13 +180,12 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Sink != nil {
 		var shed *shedder
 		if cfg.Backlog != nil && (cfg.MaxBacklog > 0 || cfg.MaxBacklogAge > 0) {
-			shed = &shedder{reader: cfg.Backlog, max: cfg.MaxBacklog, maxAge: cfg.MaxBacklogAge,
-				interval: cfg.BacklogInterval, now: time.Now, logger: cfg.Logger}
+			shed = newShedder(cfg.Backlog, cfg.MaxBacklog, cfg.MaxBacklogAge, cfg.BacklogInterval, cfg.Logger)
 		}
 		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m, shed: shed}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
 	}
 	if cfg.Queries != nil {
-		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
+		(&queries{q: cfg.Queries, feed: cfg.Feed, ttl: cfg.OperationTTL, now: cfg.Now, logger: cfg.Logger}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
 	}
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)

@@ -109,8 +109,8 @@ func TestSheddingOff(t *testing.T) {
 // since the last one began count against the bound, so a burst stops at it.
 func TestSheddingCountsItsOwnSends(t *testing.T) {
 	f := &fakeBacklog{b: bus.Backlog{Messages: 2}}
-	s := &shedder{reader: f, max: 5, interval: time.Hour, now: time.Now, logger: slog.New(slog.DiscardHandler)}
-	s.refresh() // one sample (2 waiting), then none for an hour
+	s := newShedder(f, 5, 0, time.Hour, slog.New(slog.DiscardHandler))
+	s.backlog.refresh() // one sample (2 waiting), then none for an hour
 	accepted := 0
 	for range 20 {
 		if _, over := s.over(); !over {
@@ -123,12 +123,12 @@ func TestSheddingCountsItsOwnSends(t *testing.T) {
 	}
 	// A sample that fails keeps the count; one that succeeds replaces it.
 	f.set(bus.Backlog{}, errors.New("unreadable"))
-	s.refresh()
+	s.backlog.refresh()
 	if _, over := s.over(); !over {
 		t.Error("a failed sample forgot the commands accepted since the last good one")
 	}
 	f.set(bus.Backlog{Messages: 1}, nil)
-	s.refresh()
+	s.backlog.refresh()
 	if _, over := s.over(); over {
 		t.Error("shedding after a sample of 1 with a bound of 5")
 	}

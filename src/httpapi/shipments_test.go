@@ -80,7 +80,7 @@ func TestGetShipmentErrors(t *testing.T) {
 	checkProblem(t, h.do(t, req{method: "GET", target: "/v1/shipments/bad%20id"}), http.StatusBadRequest, "id")
 	checkProblem(t, h.do(t, req{method: "GET", target: "/v1/shipments/unknown/history"}), http.StatusNotFound, "")
 
-	h.queries.err = errors.New("database down")
+	h.queries.setErr(errors.New("database down"))
 	for _, target := range []string{"/v1/shipments/s1", "/v1/shipments", "/v1/shipments/s1/history", "/v1/stats",
 		"/v1/operations/" + v7At(testNow)} {
 		w := h.do(t, req{method: "GET", target: target})
@@ -195,11 +195,11 @@ func TestHistory(t *testing.T) {
 func TestStats(t *testing.T) {
 	h := newHarness(t)
 	committed := time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC)
-	h.queries.stats = store.Stats{
+	h.queries.setStats(store.Stats{
 		ByStatus:   map[shipment.Status]int64{shipment.Registered: 4, shipment.Delivered: 2},
 		Checkpoint: 10, FeedHead: 13,
 		LastCommittedAt: committed, LastAppliedAt: committed.Add(250 * time.Millisecond),
-	}
+	})
 	w := h.do(t, req{method: "GET", target: "/v1/stats"})
 	if w.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
@@ -207,14 +207,14 @@ func TestStats(t *testing.T) {
 	want := Stats{
 		ByStatus: map[shipment.Status]int64{shipment.Registered: 4, shipment.PickedUp: 0, shipment.InTransit: 0,
 			shipment.OutForDelivery: 0, shipment.Delivered: 2},
-		Total: 6, Checkpoint: 10, FeedHead: 13, LagEntries: 3, LagMillis: 250,
+		Total: 6, Checkpoint: 10, FeedHead: 13, LagSource: "projector", LagEntries: 3, LagMillis: 250,
 		LastAppliedAt: committed.Add(250 * time.Millisecond),
 	}
 	if diff := cmp.Diff(want, decode[Stats](t, w)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
 
-	h.queries.stats = store.Stats{}
+	h.queries.setStats(store.Stats{})
 	empty := decode[Stats](t, h.do(t, req{method: "GET", target: "/v1/stats"}))
 	if len(empty.ByStatus) != len(shipment.Statuses) || empty.Total != 0 || !empty.LastAppliedAt.IsZero() {
 		t.Errorf("empty projection: got %+v, want every status at 0 and no lastAppliedAt", empty)

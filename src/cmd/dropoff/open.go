@@ -143,6 +143,7 @@ func logSettings(logger *slog.Logger, msg string, s bus.Settings, attrs ...any) 
 type writeDB interface {
 	store.WriteStore
 	store.Feed
+	store.FeedLag
 	store.OperationTrimmer
 	store.KeyTrimmer
 	store.FeedTrimmer
