@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -71,4 +72,40 @@ func (h *queries) lagHeader(c *gin.Context) {
 	if r, at := h.lag.get(); !at.IsZero() {
 		c.Header("Projection-Lag", fmt.Sprintf("entries=%d, ms=%d, source=%s", r.entries, r.staleness.Milliseconds(), r.source))
 	}
+}
+
+// lagCollector exports the projection's lag as the query API measures it
+// (measureLag, at each scrape): true even with the projector stopped, whose
+// own dropoff_projector_lag_* metrics then stop with it.
+type lagCollector struct {
+	h                *queries
+	entries, seconds *prometheus.Desc
+}
+
+func newLagCollector(h *queries) *lagCollector {
+	return &lagCollector{h: h,
+		entries: prometheus.NewDesc("dropoff_query_projection_lag_entries",
+			"Change-feed entries the projection has not applied yet, as the query API measures it now (source: write-db, against the write database's feed; projector: as the projector last saw it).",
+			[]string{"source"}, nil),
+		seconds: prometheus.NewDesc("dropoff_query_projection_staleness_seconds",
+			"How long the oldest change not yet applied has waited (source write-db), or the last applied change's delay (source projector).",
+			[]string{"source"}, nil),
+	}
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.entries
+	ch <- c.seconds
+}
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r, err := c.h.measureLag(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.entries, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(r.entries), r.source)
+	ch <- prometheus.MustNewConstMetric(c.seconds, prometheus.GaugeValue, r.staleness.Seconds(), r.source)
 }

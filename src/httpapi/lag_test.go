@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +99,22 @@ func TestProjectionLagHeader(t *testing.T) {
 	// Commands and probes do not carry it.
 	if w := h.do(t, req{method: "GET", target: "/healthz"}); w.Header().Get("Projection-Lag") != "" {
 		t.Error("/healthz carries Projection-Lag")
+	}
+}
+
+// The lag the query API measures is on /metrics too.
+func TestProjectionLagMetrics(t *testing.T) {
+	feed := &fakeFeed{}
+	h := newHarness(t, func(c *Config) { c.Feed = feed })
+	h.queries.setStats(store.Stats{Checkpoint: 4})
+	feed.set(10, testNow.Add(-3*time.Second), nil)
+	w := h.do(t, req{method: "GET", target: "/metrics"})
+	for _, want := range []string{
+		`dropoff_query_projection_lag_entries{source="write-db"} 6`,
+		`dropoff_query_projection_staleness_seconds{source="write-db"} 3`,
+	} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

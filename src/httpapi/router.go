@@ -186,7 +186,13 @@ func New(cfg Config) (http.Handler, error) {
 		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m, shed: shed}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
 	}
 	if cfg.Queries != nil {
-		(&queries{q: cfg.Queries, feed: cfg.Feed, ttl: cfg.OperationTTL, now: cfg.Now, logger: cfg.Logger}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
+		q := &queries{q: cfg.Queries, feed: cfg.Feed, ttl: cfg.OperationTTL, now: cfg.Now, logger: cfg.Logger}
+		q.routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
+		if reg != nil {
+			if _, err := register[prometheus.Collector](reg, newLagCollector(q)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
