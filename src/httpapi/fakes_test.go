@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -103,6 +104,20 @@ func (q *fakeQueries) History(_ context.Context, id string) ([]store.HistoryEntr
 func (q *fakeQueries) Operation(_ context.Context, id string) (operation.Operation, bool, error) {
 	op, ok := q.ops[id]
 	return op, ok, q.err
+}
+
+func (q *fakeQueries) RecentOperations(_ context.Context, limit int) ([]operation.Operation, error) {
+	if q.err != nil {
+		return nil, q.err
+	}
+	ops := slices.Collect(maps.Values(q.ops))
+	slices.SortFunc(ops, func(a, b operation.Operation) int {
+		if c := b.LastUpdatedAt.Compare(a.LastUpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return ops[:min(limit, len(ops))], nil
 }
 
 func (q *fakeQueries) Stats(context.Context) (store.Stats, error) { return q.stats, q.err }
