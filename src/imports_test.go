@@ -32,7 +32,8 @@ var allowed = map[string][]string{
 	"store/sqlserver": {"store", "shipment", "operation", "defaults"},
 	"worker":          {"backoff", "bus", "store", "command", "shipment", "operation", "defaults"},
 	"projector":       {"backoff", "store", "defaults"},
-	"httpapi":         {"bus", "store", "command", "shipment", "operation", "defaults"},
+	"httpapi":         {"bus", "store", "command", "shipment", "operation", "defaults", "live"},
+	"live":            {"bus", "store", "command", "shipment", "operation", "defaults", "backoff"},
 	"load":            {"shipment", "command", "backoff"},
 	"retention":       {"defaults"},
 	"groupcommit":     {}, // imported by the two SQLite adapters only

@@ -153,6 +153,7 @@ func (w *Worker) deadLetter(ctx context.Context, s bus.Session, m *bus.ReceivedM
 		return w.settleFailed(log, "dead-letter", err)
 	}
 	w.metrics.outcome(outcomeDeadLettered)
+	w.observeDeadLetter(m, de)
 	log.Warn("message dead-lettered", "reason", de.Reason, "description", de.Description, "error", err)
 	return true
 }
@@ -165,6 +166,7 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 		return w.settleFailed(log, "complete", err)
 	}
 	w.metrics.outcome(res.outcome)
+	w.observeApplied(res)
 	if res.op.ID != "" && !res.op.CreatedAt.IsZero() { // not a duplicate: this delivery applied it
 		w.metrics.acceptToApplied.Observe(max(0, w.cfg.Now().Sub(res.op.CreatedAt).Seconds()))
 	}
