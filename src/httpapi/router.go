@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dropoff-dev/dropoff/src/defaults"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -29,6 +30,13 @@ type Config struct {
 	Queries store.Queries
 	// DeadLetters enables the admin dead-letter routes.
 	DeadLetters DeadLetterAdmin
+	// Live, when set, serves the live page's event stream (GET /v1/events),
+	// and the page itself (GET /) with Queries; Lab, the lab's controls
+	// (/admin/lab, see lab.go). Heartbeat is the stream's idle comment
+	// (default 15s).
+	Live      *live.Hub
+	Lab       LabControls
+	Heartbeat time.Duration
 	// AdminToken is the bearer token admin routes require; empty: admin
 	// routes answer only to loopback clients.
 	AdminToken string
@@ -63,7 +71,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	err := defaults.Fill("httpapi",
 		defaults.Of("MaxInFlight", &cfg.MaxInFlight, DefaultMaxInFlight),
 		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
-		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout))
+		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout),
+		defaults.Of("Heartbeat", &cfg.Heartbeat, DefaultHeartbeat))
 	if err != nil {
 		return cfg, err
 	}
@@ -133,6 +142,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, token: cfg.AdminToken}).routes(e)
 	}
+	livePage(e, cfg)
 	return headAsGet{e}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -83,6 +84,9 @@ type process struct {
 	w     writeDB
 	p     projectionDB
 	ready []httpapi.ReadyCheck // one per store opened
+
+	hub        *live.Hub      // the live page's events (live.go); nil: no page here
+	writeDelay *simulate.Knob // the commands' write delay, turned by the lab
 }
 
 func (p *process) queue(ctx context.Context) (queue, error) {
@@ -109,14 +113,19 @@ func (p *process) writeDB(ctx context.Context) (writeDB, error) {
 }
 
 // commandStore is the write store that commands are applied to: the write
-// database, slowed by --inject-write-delay when it is set (retention's
-// deletes and the projector's reads are not commands, and are not slowed).
+// database, slowed by --inject-write-delay, and by the lab's write delay
+// while it is set (retention's deletes and the projector's reads are not
+// commands, and are not slowed).
 func (p *process) commandStore(ctx context.Context) (store.WriteStore, error) {
 	w, err := p.writeDB(ctx)
-	if err != nil || p.cfg.InjectWriteDelay <= 0 {
-		return w, err
+	if err != nil {
+		return nil, err
 	}
-	return simulate.Delayed{WriteStore: w, Delay: p.cfg.InjectWriteDelay}, nil
+	if p.writeDelay == nil {
+		p.writeDelay = &simulate.Knob{}
+		p.writeDelay.Set(p.cfg.InjectWriteDelay)
+	}
+	return simulate.Slowed{WriteStore: w, Knob: p.writeDelay}, nil
 }
 
 func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
@@ -259,11 +268,11 @@ func (m *Main) run(ctx context.Context) (err error) {
 // serves them: one literal, each field from the role that provides it.
 func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 	var (
-		cmds      commandAPI
-		wk        workerRole
-		projReady []httpapi.ReadyCheck
-		queries   store.Queries
-		err       error
+		cmds    commandAPI
+		wk      workerRole
+		proj    projectorRole
+		queries store.Queries
+		err     error
 	)
 	if p.roles.command {
 		if cmds, err = startCommandAPI(ctx, p); err != nil {
@@ -276,12 +285,15 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		}
 	}
 	if p.roles.projector {
-		if projReady, err = startProjector(ctx, p); err != nil {
+		if proj, err = startProjector(ctx, p); err != nil {
 			return httpapi.Config{}, err
 		}
 	}
 	if p.roles.query {
 		if queries, err = p.projectionDB(ctx); err != nil {
+			return httpapi.Config{}, err
+		}
+		if err = startLiveTail(ctx, p, queries); err != nil {
 			return httpapi.Config{}, err
 		}
 	}
@@ -293,7 +305,9 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		AdminToken:   p.cfg.AdminToken,
 		OperationTTL: p.cfg.QueueTTL,
 		MaxInFlight:  p.cfg.MaxInFlight,
-		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
+		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, proj.ready),
+		Live:         p.hub,
+		Lab:          labControls(wk, proj),
 		Registry:     p.reg,
 		Logger:       p.logger,
 	}, nil

@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/live"
+)
+
+// sseMessage is one message of an event stream: its fields, or a comment.
+type sseMessage struct {
+	id, data, retry, comment string
+}
+
+// readSSE reads the next message (up to a blank line) of a stream.
+func readSSE(t *testing.T, r *bufio.Reader) sseMessage {
+	t.Helper()
+	var m sseMessage
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read event stream: %v (so far %+v)", err, m)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			return m
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "":
+			m.comment = value
+		case "id":
+			m.id = value
+		case "data":
+			m.data = value
+		case "retry":
+			m.retry = value
+		}
+	}
+}
+
+// openStream opens GET /v1/events with Last-Event-ID lastID ("" for none)
+// and reads the retry line.
+func openStream(t *testing.T, url, lastID string) (*bufio.Reader, func()) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /v1/events: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /v1/events = %d %q; want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	r := bufio.NewReader(resp.Body)
+	if m := readSSE(t, r); m.retry != "2000" {
+		t.Fatalf("first message %+v; want retry: 2000", m)
+	}
+	return r, func() { resp.Body.Close() }
+}
+
+func eventOf(t *testing.T, m sseMessage) live.Event {
+	t.Helper()
+	var e live.Event
+	if err := json.Unmarshal([]byte(m.data), &e); err != nil {
+		t.Fatalf("event data %q: %v", m.data, err)
+	}
+	if e.ID != m.id {
+		t.Errorf("event id %q in the data, %q in the stream", e.ID, m.id)
+	}
+	return e
+}
+
+// TestEventStream: a new stream starts with the recent past, then carries
+// what is published, each message with its id; a stream reopened with the
+// last id it saw resumes after it; one whose id the ring no longer holds
+// starts with a reset; an idle stream sends heartbeats; closing the hub
+// ends the streams.
+func TestEventStream(t *testing.T) {
+	hub, err := live.New(live.Config{Recent: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Live, c.Heartbeat = hub, 20*time.Millisecond })
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+
+	hub.Publish(live.Event{Type: live.Accepted, OperationID: "op-1"})
+	r, closeStream := openStream(t, srv.URL, "")
+	first := eventOf(t, readSSE(t, r))
+	if first.OperationID != "op-1" || first.Type != live.Accepted {
+		t.Errorf("first event %+v; want the recent past: op-1 accepted", first)
+	}
+	hub.Publish(live.Event{Type: live.Applied, OperationID: "op-1"})
+	second := eventOf(t, readSSE(t, r))
+	if second.Type != live.Applied {
+		t.Errorf("second event %+v; want op-1 applied", second)
+	}
+	closeStream()
+
+	hub.Publish(live.Event{Type: live.Visible, OperationID: "op-1"})
+	r, closeStream = openStream(t, srv.URL, second.ID)
+	if e := eventOf(t, readSSE(t, r)); e.Type != live.Visible {
+		t.Errorf("after reconnecting with %s: %+v; want what was missed, op-1 visible", second.ID, e)
+	}
+	for m := readSSE(t, r); m.comment != "heartbeat"; m = readSSE(t, r) {
+		t.Errorf("an idle stream sent %+v; want a heartbeat comment", m)
+	}
+	closeStream()
+
+	for i := range 5 { // the ring holds 4: first.ID is gone
+		hub.Publish(live.Event{Type: live.Accepted, OperationID: "op-" + string(rune('a'+i))})
+	}
+	r, closeStream = openStream(t, srv.URL, first.ID)
+	defer closeStream()
+	if m := readSSE(t, r); m.data != `{"type":"reset"}` {
+		t.Errorf("after reconnecting with an id the ring lost: %+v; want a reset", m)
+	}
+	if e := eventOf(t, readSSE(t, r)); e.OperationID != "op-b" {
+		t.Errorf("after the reset: %+v; want the ring from its oldest, op-b", e)
+	}
+	hub.Close()
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			break // the stream ended
+		}
+	}
+}
+
+// TestEventStreamFull: past MaxSubscribers a stream is refused with a 503
+// problem, not queued.
+func TestEventStreamFull(t *testing.T) {
+	hub, err := live.New(live.Config{MaxSubscribers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _, err := hub.Subscribe("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := newHarness(t, func(c *Config) { c.Live = hub })
+	w := checkProblem(t, h.do(t, req{method: "GET", target: "/v1/events"}), http.StatusServiceUnavailable, "")
+	if !strings.Contains(w.Detail, "too many") {
+		t.Errorf("detail %q; want it to say too many streams are open", w.Detail)
+	}
+}
