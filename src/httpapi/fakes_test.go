@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -212,7 +210,6 @@ type req struct {
 	method, target, body string
 	header               map[string]string
 	remote               string // RemoteAddr; default 192.0.2.1:1234 (not loopback)
-	local                string // the address the server listens on (lab.go's gate); default none
 	hideLength           bool   // send the body with no Content-Length
 }
 
@@ -228,9 +225,6 @@ func (h *harness) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	}
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
-	}
-	if r.local != "" {
-		hr = hr.WithContext(context.WithValue(hr.Context(), http.LocalAddrContextKey, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(r.local))))
 	}
 	w := httptest.NewRecorder()
 	h.handler.ServeHTTP(w, hr)

@@ -49,16 +49,17 @@ type LabKnob interface {
 }
 
 // labAllowed is the one gate of the lab: it breaks things on purpose, so it
-// answers only while the process listens on a loopback address — a laptop,
-// a classroom, a test — and never in a deployment, whose listener is not on
-// loopback. When JWT authentication lands this becomes "or the caller has
-// the admin role"; that is the only place to change.
-func labAllowed(r *http.Request) bool {
-	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
+// answers r only while the process listens on a loopback address (listen) —
+// a laptop, a classroom, a test — and never in a deployment, whose listener
+// is not on loopback (0.0.0.0 is not: it takes connections from anywhere).
+// When JWT authentication lands this becomes "or the caller of r has the
+// admin role"; this is the only place to change.
+func labAllowed(listen net.Addr, r *http.Request) bool {
+	_ = r // the caller's role, once there are roles
+	if listen == nil {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
+	ap, err := netip.ParseAddrPort(listen.String())
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
@@ -72,6 +73,7 @@ const (
 // lab serves /admin/lab.
 type lab struct {
 	controls LabControls
+	listen   net.Addr      // where the process listens (labAllowed)
 	sender   CommandSender // nil: no burst, no poison (no queue in this process)
 	hub      *live.Hub     // nil: the lab's events are not published
 	ttl      time.Duration
@@ -90,7 +92,7 @@ func (h *lab) routes(r *gin.Engine, authorize gin.HandlerFunc) {
 }
 
 func (h *lab) gate(c *gin.Context) {
-	if !labAllowed(c.Request) {
+	if !labAllowed(h.listen, c.Request) {
 		writeProblem(c, newProblem(http.StatusForbidden, ProblemForbidden,
 			"the lab's controls are for training only: they answer only when the process listens on a loopback address"))
 	}

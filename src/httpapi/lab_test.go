@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +38,14 @@ func (k *fakeKnob) Get() time.Duration  { return k.d }
 
 const loopbackListener = "127.0.0.1:8080"
 
-// labHarness has every control, and a hub for the lab's events.
+// labHarness has every control, and a hub for the lab's events, and
+// listens on a loopback address.
 func labHarness(t *testing.T) (*harness, *fakeSwitch, *fakeKnob, *int, *live.Hub) {
+	return labHarnessOn(t, loopbackListener)
+}
+
+// labHarnessOn is labHarness listening on listen ("": no address known).
+func labHarnessOn(t *testing.T, listen string) (*harness, *fakeSwitch, *fakeKnob, *int, *live.Hub) {
 	t.Helper()
 	hub, err := live.New(live.Config{})
 	if err != nil {
@@ -47,6 +55,9 @@ func labHarness(t *testing.T) (*harness, *fakeSwitch, *fakeKnob, *int, *live.Hub
 	h := newHarness(t, func(c *Config) {
 		c.Live = hub
 		c.Lab = LabControls{Worker: sw, WriteDelay: knob, RestartWorker: func(context.Context) error { *restarts++; return nil }}
+		if listen != "" {
+			c.ListenAddr = net.TCPAddrFromAddrPort(netip.MustParseAddrPort(listen))
+		}
 	})
 	return h, sw, knob, restarts, hub
 }
@@ -55,28 +66,30 @@ func labHarness(t *testing.T) (*harness, *fakeSwitch, *fakeKnob, *int, *live.Hub
 // a loopback address (and the admin rule lets the caller in), and refuses
 // with 403 on any other listener, whoever asks.
 func TestLabAnswersOnlyOnLoopback(t *testing.T) {
-	h, _, _, _, _ := labHarness(t)
-	for _, local := range []string{"", "10.0.0.4:8080", "[::]:8080", "0.0.0.0:8080"} {
-		p := checkProblem(t, h.do(t, req{method: "GET", target: "/admin/lab", remote: "127.0.0.1:1", local: local}),
-			http.StatusForbidden, "")
+	for _, listen := range []string{"", "10.0.0.4:8080", "[::]:8080", "0.0.0.0:8080"} {
+		h, _, _, _, _ := labHarnessOn(t, listen)
+		// Even a loopback client: a listener on 0.0.0.0 takes connections
+		// from anywhere, and the lab is off there.
+		p := checkProblem(t, h.do(t, req{method: "GET", target: "/admin/lab", remote: "127.0.0.1:1"}), http.StatusForbidden, "")
 		if !strings.Contains(p.Detail, "loopback") {
-			t.Errorf("listening on %q: detail %q; want it to name the loopback rule", local, p.Detail)
+			t.Errorf("listening on %q: detail %q; want it to name the loopback rule", listen, p.Detail)
 		}
 	}
-	// The admin routes' rule comes first: a client from elsewhere is refused.
-	checkProblem(t, h.do(t, req{method: "GET", target: "/admin/lab", local: loopbackListener}), http.StatusForbidden, "")
-	for _, local := range []string{loopbackListener, "[::1]:8080"} {
-		w := h.do(t, req{method: "GET", target: "/admin/lab", remote: "127.0.0.1:1", local: local})
+	for _, listen := range []string{loopbackListener, "[::1]:8080", "127.0.0.2:80"} {
+		h, _, _, _, _ := labHarnessOn(t, listen)
+		w := h.do(t, req{method: "GET", target: "/admin/lab", remote: "127.0.0.1:1"})
 		if w.Code != http.StatusOK {
-			t.Errorf("listening on %s: GET /admin/lab = %d %s, want 200", local, w.Code, w.Body)
+			t.Errorf("listening on %s: GET /admin/lab = %d %s, want 200", listen, w.Code, w.Body)
 		}
+		// The admin routes' rule comes first: a client from elsewhere is refused.
+		checkProblem(t, h.do(t, req{method: "GET", target: "/admin/lab"}), http.StatusForbidden, "")
 	}
 }
 
 // labDo sends a lab request as a loopback client to a loopback listener.
 func labDo(t *testing.T, h *harness, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	return h.do(t, req{method: method, target: target, body: body, header: jsonHeader, remote: "127.0.0.1:1", local: loopbackListener})
+	return h.do(t, req{method: method, target: target, body: body, header: jsonHeader, remote: "127.0.0.1:1"})
 }
 
 // TestLabSwitches: pause, resume and restart reach their controls, publish

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -37,6 +38,9 @@ type Config struct {
 	Live      *live.Hub
 	Lab       LabControls
 	Heartbeat time.Duration
+	// ListenAddr is where the server listens: the lab answers only when it is
+	// a loopback address (labAllowed in lab.go). nil: the lab is off.
+	ListenAddr net.Addr
 	// AdminToken is the bearer token admin routes require; empty: admin
 	// routes answer only to loopback clients.
 	AdminToken string

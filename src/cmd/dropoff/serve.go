@@ -87,6 +87,7 @@ type process struct {
 
 	hub        *live.Hub      // the live page's events (live.go); nil: no page here
 	writeDelay *simulate.Knob // the commands' write delay, turned by the lab
+	listen     net.Addr       // where the process listens: the lab is on only on loopback
 }
 
 func (p *process) queue(ctx context.Context) (queue, error) {
@@ -239,7 +240,7 @@ func (m *Main) run(ctx context.Context) (err error) {
 	group, gctx := errgroup.WithContext(ctx)
 	var waiting atomic.Value // string: what start-up waits for, for /readyz
 	waiting.Store("opening the stores")
-	p := &process{cfg: c, roles: m.roles, logger: m.logger, reg: reg, group: group}
+	p := &process{cfg: c, roles: m.roles, logger: m.logger, reg: reg, group: group, listen: m.ln.Addr()}
 	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: m.logger, reg: reg, waiting: func(what string) {
 		waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
@@ -308,6 +309,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, proj.ready),
 		Live:         p.hub,
 		Lab:          labControls(wk, proj),
+		ListenAddr:   p.listen,
 		Registry:     p.reg,
 		Logger:       p.logger,
 	}, nil
