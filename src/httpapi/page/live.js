@@ -140,9 +140,11 @@ function render() {
 
 function opRow(o) {
   const stages = STAGES.map((st) => {
-    const on = st === "accepted" ? o.accepted : st === "applied" ? o.applied : o.visible;
-    const cls = st === "applied" && o.status === "Failed" ? "failed" : st;
-    return el("span", { class: "stage " + cls + (on ? " on" : "") }, on ? st + " ✓" : st);
+    let on = st === "accepted" ? o.accepted : st === "applied" ? o.applied : o.visible;
+    let cls = st, label = st;
+    if (st === "applied" && o.deadLettered) { on = true; cls = "deadlettered"; label = "dead-lettered"; }
+    else if (st === "applied" && o.status === "Failed") cls = "failed";
+    return el("span", { class: "stage " + cls + (on ? " on" : "") }, on ? label + " ✓" : label);
   });
   let result = o.status;
   if (o.error) result += " · " + o.error.code;
@@ -150,12 +152,11 @@ function opRow(o) {
   if (o.reason) result += " (" + o.reason + ")";
   return el("tr", { "data-op": o.id, "data-status": o.status, "data-visible": String(o.visible),
                     "data-deadlettered": String(o.deadLettered) },
-    el("td", {}, Number.isFinite(o.first) ? new Date(o.first).toLocaleTimeString() : ""),
-    el("td", {}, opLink(o.id)),
+    el("td", {}, Number.isFinite(o.first) ? new Date(o.first).toLocaleTimeString([], { hour12: false }) : ""),
     el("td", {}, o.shipmentId ? shipmentLink(o.shipmentId) : ""),
     el("td", {}, o.kind.replace("shipment.", "")),
-    el("td", {}, ...stages),
-    el("td", { class: "outcome" }, result));
+    el("td", { class: "outcome" }, opLink(o.id, result)),
+    el("td", { class: "stages" }, ...stages));
 }
 
 function shipmentRow(s) {
@@ -166,9 +167,11 @@ function shipmentRow(s) {
     el("td", { class: "num" }, s.version ? String(s.version) : ""));
 }
 
-function opLink(id) {
-  return el("a", { href: "/v1/operations/" + id, title: id, onclick: (ev) => { ev.preventDefault(); showOperation(id); } },
-    id.length > 13 ? "…" + id.slice(-12) : id);
+// opLink links to an operation, by its text (default: the end of its id).
+function opLink(id, text) {
+  return el("a", { href: "/v1/operations/" + id, title: "operation " + id,
+                   onclick: (ev) => { ev.preventDefault(); showOperation(id); } },
+    text || (id.length > 9 ? "…" + id.slice(-8) : id));
 }
 
 function shipmentLink(id) {
