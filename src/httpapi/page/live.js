@@ -96,8 +96,12 @@ function apply(e) {
     case "visible":
       if (!o.visible) state.counts.visible++;
       o.visible = true;
-      o.applied = true; // what the projection shows was applied
       outcome(o, e);
+      // What the projection shows was applied, and the projector may have
+      // seen the commit before the worker said so (it completes the message
+      // after the commit).
+      if (!o.applied) state.counts[o.status === "Failed" ? "failed" : "applied"]++;
+      o.applied = true;
       settle(o);
       if (s && e.version && e.version >= s.version) {
         s.version = e.version;
@@ -140,7 +144,9 @@ function render() {
 
 function opRow(o) {
   const stages = STAGES.map((st) => {
-    let on = st === "accepted" ? o.accepted : st === "applied" ? o.applied : o.visible;
+    // What was applied was accepted, even when this page did not see it (it
+    // opened later, or it is a query API running apart, which tails).
+    let on = st === "accepted" ? o.accepted || o.applied || o.visible : st === "applied" ? o.applied : o.visible;
     let cls = st, label = st;
     if (st === "applied" && o.deadLettered) { on = true; cls = "deadlettered"; label = "dead-lettered"; }
     else if (st === "applied" && o.status === "Failed") cls = "failed";
@@ -285,11 +291,13 @@ async function lab(method, path, body) {
 async function refreshLab() {
   const res = await fetch("/admin/lab");
   if (!res.ok) {
-    let why = "";
-    try { why = (await res.json()).detail; } catch { /* no body */ }
+    let why = "this process runs no part the lab controls (a query API alone)";
+    if (res.status !== 404) {
+      try { why = (await res.json()).detail; } catch { why = "HTTP " + res.status; }
+    }
     $("lab").hidden = true;
     $("lab-off").hidden = false;
-    $("lab-off").textContent = "The lab's controls are off here: " + (why || res.status);
+    $("lab-off").textContent = "The lab's controls are off here: " + why + ".";
     return;
   }
   const st = await res.json();

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dropoff-dev/dropoff/src/live"
+)
+
+// A query API running apart serves the live page with what it can see: it
+// hears no worker and no projector, so it tails the projection, and a
+// command sent to another process shows up on its stream as visible. It has
+// no lab controls.
+func TestQueryAPIApartTailsTheProjection(t *testing.T) {
+	s := startSystem(t)
+	logs := &logSink{}
+	q := openMain(t, []string{"query-api", "--addr", "127.0.0.1:0", "--data-dir", s.dir}, logs)
+	select {
+	case <-q.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the query API did not start within 30s:\n%s", logs)
+	}
+	page, err := http.Get(q.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET / of the query API: %d %s; want the page", page.StatusCode, page.Header.Get("Content-Type"))
+	}
+	lab, err := http.Get(q.URL() + "/admin/lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.Body.Close()
+	if lab.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /admin/lab of the query API: %d; want 404 (it runs no part the lab controls)", lab.StatusCode)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, q.URL()+"/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	op := s.command(t, "PUT", "seen-apart", parcel)
+	events := bufio.NewScanner(resp.Body)
+	for events.Scan() {
+		data, ok := strings.CutPrefix(events.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var e live.Event
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			t.Fatalf("event %q: %v", data, err)
+		}
+		if e.OperationID != op {
+			continue
+		}
+		if e.Type != live.Visible || e.Status != "Succeeded" || e.ShipmentID != "seen-apart" {
+			t.Errorf("the query API's event for %s: %+v; want it visible, Succeeded, for seen-apart", op, e)
+		}
+		return
+	}
+	t.Fatalf("no event for %s on the query API's stream within 20s: %v", op, events.Err())
+}
