@@ -156,3 +156,35 @@ func TestEventStreamFull(t *testing.T) {
 		t.Errorf("detail %q; want it to say too many streams are open", w.Detail)
 	}
 }
+
+// TestEventStreamOutlivesServerTimeouts: a stream lasts longer than the
+// server's ReadTimeout and WriteTimeout (30 s in Dropoff), which would
+// otherwise cut it, or cancel its request, every time they pass.
+func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
+	hub, err := live.New(live.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Live, c.Heartbeat = hub, 30*time.Millisecond })
+	srv := httptest.NewUnstartedServer(h.handler)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	r, closeStream := openStream(t, srv.URL, "")
+	defer closeStream()
+	start := time.Now()
+	for beats := 0; beats < 3 || time.Since(start) < 300*time.Millisecond; {
+		if m := readSSE(t, r); m.comment == "heartbeat" {
+			beats++
+		}
+	}
+	hub.Publish(live.Event{Type: live.Accepted, OperationID: "late"})
+	for {
+		if m := readSSE(t, r); m.data != "" {
+			if e := eventOf(t, m); e.OperationID != "late" {
+				t.Errorf("event %+v after the timeouts passed; want late", e)
+			}
+			return
+		}
+	}
+}
