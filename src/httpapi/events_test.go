@@ -3,9 +3,12 @@ package httpapi
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +190,60 @@ func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
 			return
 		}
 	}
+}
+
+// blockedWriter is a response writer whose writes block until released: a
+// client that stopped reading, once the socket's buffers are full.
+type blockedWriter struct {
+	header  http.Header
+	release chan struct{}
+	wrote   chan struct{} // closed at the first write
+	once    sync.Once
+}
+
+func (w *blockedWriter) Header() http.Header { return w.header }
+func (w *blockedWriter) WriteHeader(int)     {}
+func (w *blockedWriter) Write(b []byte) (int, error) {
+	w.once.Do(func() { close(w.wrote) })
+	<-w.release
+	return 0, errors.New("fake: connection closed")
+}
+func (w *blockedWriter) Flush()                           {}
+func (w *blockedWriter) SetWriteDeadline(time.Time) error { return nil }
+
+// TestStuckStreamNeverBlocksPublishers: a stream whose writes block holds
+// its own goroutine only. The pipeline goes on publishing, at full speed, and
+// the hub drops the stream once it is Buffer events behind, freeing its
+// place for another subscriber.
+func TestStuckStreamNeverBlocksPublishers(t *testing.T) {
+	hub, err := live.New(live.Config{Buffer: 16, MaxSubscribers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Live = hub })
+	w := &blockedWriter{header: http.Header{}, release: make(chan struct{}), wrote: make(chan struct{})}
+	defer close(w.release)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		h.handler.ServeHTTP(w, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/v1/events", nil))
+	}()
+	<-w.wrote // the stream is subscribed, and stuck in its first write
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := range 1000 {
+			hub.Publish(live.Event{Type: live.Applied, OperationID: fmt.Sprint(i)})
+		}
+	}()
+	select {
+	case <-published:
+	case <-time.After(10 * time.Second):
+		t.Fatal("publishing blocked behind a stuck stream")
+	}
+	s, _, _, err := hub.Subscribe("")
+	if err != nil {
+		t.Fatalf("Subscribe after the stuck stream fell behind: %v; want its place freed (it was dropped)", err)
+	}
+	s.Close()
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,4 +75,26 @@ func TestQueryAPIApartTailsTheProjection(t *testing.T) {
 		return
 	}
 	t.Fatalf("no event for %s on the query API's stream within 20s: %v", op, events.Err())
+}
+
+// A client that opens the event stream and never reads it does not slow
+// the pipeline: a burst is applied in full while it hangs on. (What the hub
+// does with such a stream, once the socket's buffers are full, is
+// httpapi's TestStuckStreamNeverBlocksPublishers.)
+func TestStuckEventStreamNeverBlocksTheWorker(t *testing.T) {
+	s := startSystem(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n") // and never a read
+	labCLI(t, s, "burst", "--commands", "2000", "--shipments", "10", "--prefix", "stuck")
+	for j := range 10 {
+		id := fmt.Sprintf("stuck-%03d", j)
+		poll(t, id+" at version 200", func() bool {
+			r := s.do(t, "GET", "/v1/shipments/"+id, "")
+			return r.Status == http.StatusOK && r.Body["version"] == 200.0
+		})
+	}
 }
