@@ -44,69 +44,86 @@ func lab(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	c := adminClient{base: *url + "/admin/lab", token: *token, name: "lab"}
-	one := func() (string, error) {
-		if len(positional) != 1 {
-			return "", fmt.Errorf("lab %s: want one argument; see dropoff lab -h", action)
-		}
-		return positional[0], nil
-	}
-	if action == "status" || action == "burst" {
-		if len(positional) > 0 {
-			return fmt.Errorf("lab %s: unexpected argument %q", action, positional[0])
-		}
-	} else if _, err := one(); err != nil {
+	if err := checkLabArgs(action, positional); err != nil {
 		return err
 	}
+	c := labClient{admin: adminClient{base: *url + "/admin/lab", token: *token, name: "lab"}, out: stdout}
 	switch action {
-	case "status":
-		var st httpapi.LabState
-		if err := c.do(ctx, http.MethodGet, "", &st); err != nil {
-			return err
-		}
-		printLabState(stdout, st)
-		return nil
 	case "burst":
-		var res httpapi.BurstResult
-		in := map[string]any{"commands": *commands, "shipments": *shipments, "prefix": *prefix}
-		if err := c.send(ctx, http.MethodPost, "/burst", in, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "accepted %d commands over %d shipments (%s … %s)\n", res.Accepted, len(res.Shipments),
-			res.Shipments[0], res.Shipments[len(res.Shipments)-1])
-		return nil
+		return c.burst(ctx, map[string]any{"commands": *commands, "shipments": *shipments, "prefix": *prefix})
 	case "poison":
-		var res httpapi.PoisonResult
-		if err := c.send(ctx, http.MethodPost, "/poison", map[string]string{"shipmentId": positional[0]}, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "poison message sent to shipment %s: operation %s (GET /v1/operations/%s)\n",
-			res.ShipmentID, res.OperationID, res.OperationID)
-		return nil
+		return c.poison(ctx, positional[0])
 	case "pause", "resume", "restart":
-		part := positional[0]
-		if part != "worker" && part != "projector" {
-			return fmt.Errorf("lab %s: %q is not worker or projector", action, part)
-		}
-		var st httpapi.LabState
-		if err := c.do(ctx, http.MethodPost, "/"+part+"/"+action, &st); err != nil {
-			return err
-		}
-		printLabState(stdout, st)
-		return nil
+		return c.state(ctx, http.MethodPost, "/"+positional[0]+"/"+action, nil)
 	case "slow":
 		d, err := time.ParseDuration(positional[0])
 		if err != nil {
 			return fmt.Errorf("lab slow: %q is not a duration such as 250ms or 0s", positional[0])
 		}
-		var st httpapi.LabState
-		if err := c.send(ctx, http.MethodPut, "/write-delay", map[string]string{"delay": d.String()}, &st); err != nil {
-			return err
-		}
-		printLabState(stdout, st)
-		return nil
+		return c.state(ctx, http.MethodPut, "/write-delay", map[string]string{"delay": d.String()})
 	}
-	return fmt.Errorf("lab: unknown action %q (want status, burst, poison, pause, resume, restart or slow)", action)
+	return c.state(ctx, http.MethodGet, "", nil) // status
+}
+
+// checkLabArgs says what is wrong with an action's arguments, before
+// anything is called.
+func checkLabArgs(action string, positional []string) error {
+	want := 1
+	switch action {
+	case "status", "burst":
+		want = 0
+	case "poison", "pause", "resume", "restart", "slow":
+	default:
+		return fmt.Errorf("lab: unknown action %q (want status, burst, poison, pause, resume, restart or slow)", action)
+	}
+	switch {
+	case want == 0 && len(positional) > 0:
+		return fmt.Errorf("lab %s: unexpected argument %q", action, positional[0])
+	case want == 1 && len(positional) != 1:
+		return fmt.Errorf("lab %s: want one argument; see dropoff lab -h", action)
+	case (action == "pause" || action == "resume" || action == "restart") && positional[0] != "worker" && positional[0] != "projector":
+		return fmt.Errorf("lab %s: %q is not worker or projector", action, positional[0])
+	}
+	return nil
+}
+
+// labClient calls /admin/lab and prints what it answered.
+type labClient struct {
+	admin adminClient
+	out   io.Writer
+}
+
+// state sends one request that answers with the lab's state, and prints it.
+func (c labClient) state(ctx context.Context, method, path string, in any) error {
+	var st httpapi.LabState
+	if err := c.admin.send(ctx, method, path, in, &st); err != nil {
+		return err
+	}
+	printLabState(c.out, st)
+	return nil
+}
+
+func (c labClient) burst(ctx context.Context, in map[string]any) error {
+	var res httpapi.BurstResult
+	if err := c.admin.send(ctx, http.MethodPost, "/burst", in, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "accepted %d commands over %d shipments", res.Accepted, len(res.Shipments))
+	if n := len(res.Shipments); n > 0 {
+		fmt.Fprintf(c.out, " (%s … %s)", res.Shipments[0], res.Shipments[n-1])
+	}
+	fmt.Fprintln(c.out)
+	return nil
+}
+
+func (c labClient) poison(ctx context.Context, shipmentID string) error {
+	var res httpapi.PoisonResult
+	if err := c.admin.send(ctx, http.MethodPost, "/poison", map[string]string{"shipmentId": shipmentID}, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "poison message sent to shipment %s: operation %s (GET /v1/operations/%s)\n",
+		res.ShipmentID, res.OperationID, res.OperationID)
+	return nil
 }
 
 // printLabState prints what the process's lab controls are set to; a part

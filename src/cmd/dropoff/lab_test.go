@@ -189,3 +189,33 @@ func TestLabIsOffAwayFromLoopback(t *testing.T) {
 		t.Errorf("GET /admin/lab on a process listening on 0.0.0.0: %d; want 403", resp.StatusCode)
 	}
 }
+
+// dropoff lab says what is wrong with its arguments before it calls
+// anything, and what the API said when it answers with a problem.
+func TestLabCommandArguments(t *testing.T) {
+	s := startSystem(t)
+	cli := func(args ...string) error {
+		return run(t.Context(), append(append([]string{"lab"}, args...), "--url", s.URL),
+			func(string) string { return "" }, io.Discard, io.Discard)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explode"}, "unknown action"},
+		{[]string{"pause"}, "want one argument"},
+		{[]string{"pause", "database"}, "not worker or projector"},
+		{[]string{"status", "extra"}, "unexpected argument"},
+		{[]string{"slow", "soon"}, "not a duration"},
+		{[]string{"restart", "projector"}, "404"},
+		{[]string{"slow", "11s"}, "400"},
+		{[]string{"poison", "a/b"}, "400"},
+	} {
+		if err := cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("dropoff lab %s: %v; want an error saying %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	if out := labCLI(t, s, "status"); out != "worker:      running\nprojector:   running\nwrite delay: 0s\n" {
+		t.Errorf("lab status said %q", out)
+	}
+}
