@@ -71,8 +71,12 @@ func (h *events) stream(c *gin.Context) {
 		case <-c.Request.Context().Done():
 			return // the client went away
 		case e, ok := <-sub.Events():
-			if !ok {
-				return // dropped for falling behind, or the server stops: the browser reconnects
+			if !ok { // the browser reconnects, from Last-Event-ID
+				if sub.Dropped() {
+					w.write(": dropped: this stream fell too far behind; reconnect to resume\n\n")
+					w.flush()
+				}
+				return
 			}
 			w.event(e)
 			// Send what else is waiting with it, in one flush.

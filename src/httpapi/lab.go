@@ -86,8 +86,8 @@ func (h *lab) routes(r *gin.Engine, authorize gin.HandlerFunc) {
 	g.GET("", h.state)
 	g.POST("/burst", h.burst)
 	g.POST("/poison", h.poison)
-	g.POST("/worker/:action", h.switchPart("worker", func() LabSwitch { return h.controls.Worker }))
-	g.POST("/projector/:action", h.switchPart("projector", func() LabSwitch { return h.controls.Projector }))
+	g.POST("/worker/:action", h.switchPart("worker", h.controls.Worker))
+	g.POST("/projector/:action", h.switchPart("projector", h.controls.Projector))
 	g.PUT("/write-delay", h.writeDelay)
 }
 
@@ -132,16 +132,21 @@ func (h *lab) state(c *gin.Context) { writeJSON(c, http.StatusOK, mediaJSON, h.c
 
 // changed publishes what a control did and answers with the new state.
 func (h *lab) changed(c *gin.Context, text string) {
-	if h.hub != nil {
-		h.hub.Publish(live.Event{Type: live.Lab, Text: text})
-	}
+	h.publish(text)
 	writeJSON(c, http.StatusOK, mediaJSON, h.current())
 }
 
+// publish tells the live page what the lab did (its lab log).
+func (h *lab) publish(text string) {
+	if h.hub != nil {
+		h.hub.Publish(live.Event{Type: live.Lab, Text: text})
+	}
+}
+
 // switchPart answers POST /admin/lab/{part}/{pause|resume|restart}.
-func (h *lab) switchPart(part string, sw func() LabSwitch) gin.HandlerFunc {
+func (h *lab) switchPart(part string, s LabSwitch) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		action, s := c.Param("action"), sw()
+		action := c.Param("action")
 		switch {
 		case action == "restart" && part == "worker" && h.controls.RestartWorker != nil:
 			if err := h.controls.RestartWorker(c.Request.Context()); err != nil {
@@ -253,6 +258,7 @@ func (h *lab) burst(c *gin.Context) {
 			batch = batch[:0]
 		}
 	}
+	h.publish(fmt.Sprintf("burst of %d commands over %d shipments (%s-000 …)", res.Accepted, req.Shipments, req.Prefix))
 	writeJSON(c, http.StatusAccepted, mediaJSON, res)
 }
 
@@ -314,6 +320,7 @@ func (h *lab) poison(c *gin.Context) {
 		fail(c, unavailable("queue", fmt.Errorf("send poison: %w", err)))
 		return
 	}
+	h.publish("poison message sent to shipment " + req.ShipmentID)
 	c.Header("Location", operationPath(msg.ID))
 	writeJSON(c, http.StatusAccepted, mediaJSON, PoisonResult{OperationID: msg.ID, ShipmentID: req.ShipmentID})
 }

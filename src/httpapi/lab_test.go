@@ -112,7 +112,12 @@ func TestLabSwitches(t *testing.T) {
 		t.Errorf("write delay: %d %s, knob %v; want 200, 250ms", r.Code, r.Body, knob.d)
 	}
 	var texts []string
-	for _, e := range hub.Recent() {
+	s, backlog, _, err := hub.Subscribe("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, e := range backlog {
 		texts = append(texts, e.Text)
 	}
 	if got := strings.Join(texts, "; "); got != "worker paused; worker resumed; worker restarted; write store delay set to 250ms" {

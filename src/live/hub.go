@@ -123,13 +123,6 @@ func (h *Hub) Subscribe(lastID string) (s *Subscription, backlog []Event, resume
 	return s, backlog, resumed, nil
 }
 
-// Recent returns the events the ring holds, oldest first.
-func (h *Hub) Recent() []Event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.recentLocked()
-}
-
 // Close ends every subscription and drops events published later. A process
 // closes its Hub when it stops, so that no stream holds its shutdown.
 func (h *Hub) Close() {
