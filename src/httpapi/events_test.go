@@ -247,3 +247,49 @@ func TestStuckStreamNeverBlocksPublishers(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestEventStreamHead: HEAD /v1/events answers the stream's headers and
+// ends, instead of streaming into a body nobody reads.
+func TestEventStreamHead(t *testing.T) {
+	hub, err := live.New(live.Config{MaxSubscribers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newHarness(t, func(c *Config) { c.Live = hub }).handler)
+	defer srv.Close()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, srv.URL+"/v1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("HEAD /v1/events: %v", err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Errorf("HEAD /v1/events = %d %q; want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("HEAD /v1/events did not end within 10s")
+	}
+	// The handler returns: its subscription goes, and the one place is free.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, _, _, err := hub.Subscribe("")
+		if err == nil {
+			s.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the HEAD's stream still holds its subscription after 10s: %v", err)
+		}
+		time.Sleep(time.Millisecond) // polling, with the deadline above
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,7 +159,7 @@ type headAsGet struct{ h http.Handler }
 
 func (x headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headRequest{}, true)) // a stream must end (events.go)
 		r.Method = http.MethodGet
 	}
 	x.h.ServeHTTP(w, r)

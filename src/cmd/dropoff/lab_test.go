@@ -219,3 +219,13 @@ func TestLabCommandArguments(t *testing.T) {
 		t.Errorf("lab status said %q", out)
 	}
 }
+
+// A process whose worker and projector are paused still shuts down
+// cleanly, and promptly (openMain's cleanup requires it): the pauses end
+// with their context.
+func TestLabPausedProcessShutsDown(t *testing.T) {
+	s := startSystem(t)
+	labCLI(t, s, "pause", "worker")
+	labCLI(t, s, "pause", "projector")
+	s.command(t, "PUT", "left-waiting", parcel)
+}
