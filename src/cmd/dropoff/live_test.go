@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -96,5 +97,40 @@ func TestStuckEventStreamNeverBlocksTheWorker(t *testing.T) {
 			r := s.do(t, "GET", "/v1/shipments/"+id, "")
 			return r.Status == http.StatusOK && r.Body["version"] == 200.0
 		})
+	}
+}
+
+// An open event stream does not hold the shutdown: the hub closes with the
+// process, and each stream ends, long before the shutdown timeout.
+func TestEventStreamEndsAtShutdown(t *testing.T) {
+	logs := &logSink{}
+	c, err := parseConfig("serve", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-timeout", "60s"},
+		func(string) string { return "" }, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-m.Ready()
+	resp, err := http.Get(m.URL() + "/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	select {
+	case <-m.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("an open event stream held the shutdown for 20s")
+	}
+	if err := m.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("shutdown with an open stream: %v, want a clean stop", err)
+	}
+	if strings.Contains(logs.String(), "still busy") {
+		t.Errorf("the stream was cut at the shutdown timeout, not ended:\n%s", logs)
 	}
 }
