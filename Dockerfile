@@ -15,7 +15,9 @@ COPY go.mod go.sum ./
 RUN go mod download
 
 # Only the sources the binary needs; _test.go files are compiled out anyway.
+# docs/ holds one Go package: the OpenAPI document the binary serves.
 COPY src/ ./src/
+COPY docs/openapi.go docs/openapi.yaml ./docs/
 
 # A static binary (the pure-Go SQLite driver needs no cgo), without file
 # paths or symbol tables.

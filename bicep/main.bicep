@@ -45,6 +45,26 @@ param workerMinReplicas int = 1
 @description('Fewest replicas of each API: 0 costs nothing at rest, at the price of a cold start for the first request.')
 param apiMinReplicas int = 1
 
+// Who may call the APIs (docs/deploy.md, Authentication): bearer tokens that
+// Microsoft Entra ID issues for the Dropoff API's app registration, carrying
+// its app roles. Bicep cannot create an app registration; create it once and
+// give its client id here (azd env set AUTH_CLIENT_ID <id>).
+@description('Microsoft Entra tenant whose v2.0 access tokens the APIs accept. Default: this deployment\'s tenant.')
+param authTenantId string = tenant().tenantId
+
+@description('Application (client) id of the Dropoff API app registration: the audience every token must carry. Empty: no token check, and the command and query APIs then refuse to start unless allowAnonymous is true.')
+param authClientId string = ''
+
+@description('Let the command and query APIs run with no authentication, open to anyone who finds their URL. For a throwaway demo only; the admin API stays closed.')
+param allowAnonymous bool = false
+
+@description('The app roles (their values in the app registration) a token needs: send commands, read, manage dead letters.')
+param authRoles object = {
+  send: 'Commands.Send'
+  read: 'Data.Read'
+  admin: 'DeadLetters.Manage'
+}
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var tags = { 'azd-env-name': environmentName }
 
@@ -71,6 +91,12 @@ module resources './resources.bicep' = {
     workerMinReplicas: workerMinReplicas
     workerMaxReplicas: workerMaxReplicas
     apiMinReplicas: apiMinReplicas
+    auth: {
+      tenantId: authTenantId
+      clientId: authClientId
+      allowAnonymous: allowAnonymous
+      roles: authRoles
+    }
   }
 }
 

@@ -8,7 +8,9 @@
 //   worker       Data Receiver, Data Sender  write database: read, insert, update AcrPull
 //                (resubmitting a dead letter sends)
 //   projector    none                        write: read the feed; projection: r/w AcrPull
-//   query-api    none                        projection database: read            AcrPull
+//   query-api    none                        projection database: read;           AcrPull
+//                                            write: the feed's position and
+//                                            commit time (the projection's lag)
 //   scaler       read the queue's length     none                                 none
 //   dbinit       none                        Entra administrator of the server    AcrPull
 //
@@ -28,6 +30,9 @@ param databaseSku object
 param workerMinReplicas int
 param workerMaxReplicas int
 param apiMinReplicas int
+
+@description('Token checking for the APIs: tenantId, clientId (the API app registration; empty: none), allowAnonymous, and roles {send, read, admin}.')
+param auth object
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, location))
@@ -124,6 +129,14 @@ var queueSettings = [
   { name: 'DROPOFF_SERVICEBUS_NAMESPACE', value: bus.outputs.namespaceHost }
   { name: 'DROPOFF_SERVICEBUS_QUEUE', value: bus.outputs.queueName }
 ]
+// With the app registration's client id, the APIs accept only Entra ID
+// tokens for it (an empty value is no setting at all); without it they refuse
+// to start on 0.0.0.0, unless allowAnonymous lets them run open.
+var tokenCheck = [
+  { name: 'DROPOFF_AUTH_TENANT_ID', value: empty(auth.clientId) ? '' : auth.tenantId }
+  { name: 'DROPOFF_AUTH_AUDIENCE', value: auth.clientId }
+]
+var anonymous = { name: 'DROPOFF_ALLOW_ANONYMOUS', value: string(auth.allowAnonymous) }
 var writeDB = { name: 'DROPOFF_WRITE_DB', value: sql.outputs.writeDSN }
 var readDB = { name: 'DROPOFF_READ_DB', value: sql.outputs.projectionDSN }
 
@@ -139,7 +152,9 @@ module commandApi './modules/app.bicep' = {
     registryServer: registry.outputs.loginServer
     identityId: identities.outputs.commandApiId
     args: ['command-api']
-    env: concat(common, queueSettings, [
+    env: concat(common, queueSettings, tokenCheck, [
+      anonymous
+      { name: 'DROPOFF_AUTH_ROLE_SEND', value: auth.roles.send }
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.commandApiClientId }
       // Shipments hashed onto 640 sessions (10 worker replicas of 64), not a
       // session each: on Service Bus every session accept and release costs
@@ -167,8 +182,11 @@ module queryApi './modules/app.bicep' = {
     registryServer: registry.outputs.loginServer
     identityId: identities.outputs.queryApiId
     args: ['query-api']
-    env: concat(common, [
+    env: concat(common, tokenCheck, [
+      anonymous
+      { name: 'DROPOFF_AUTH_ROLE_READ', value: auth.roles.read }
       readDB
+      writeDB // only the feed's head and commit times, for the projection's true lag
       { name: 'DROPOFF_DB_CONNS', value: '20' } // under Basic's 30 concurrent workers
       { name: 'AZURE_CLIENT_ID', value: identities.outputs.queryApiClientId }
     ])
@@ -195,7 +213,10 @@ module worker './modules/app.bicep' = {
     identityId: identities.outputs.workerId
     scalerIdentityId: identities.outputs.scalerId
     args: ['worker']
-    env: concat(common, queueSettings, [
+    env: concat(common, queueSettings, tokenCheck, [
+      // The admin (dead-letter) API: the worker has no ingress, so it is
+      // reached from inside the environment only, with the admin role.
+      { name: 'DROPOFF_AUTH_ROLE_ADMIN', value: auth.roles.admin }
       writeDB
       // Basic allows 30 concurrent workers per database; the projector reads
       // the feed on a few more. Raise it with the database tier.

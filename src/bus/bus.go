@@ -122,6 +122,22 @@ type DeadLetters interface {
 	PurgeDeadLetters(ctx context.Context, before func(context.Context, *ReceivedMessage) error) (int, error)
 }
 
+// Backlog is how much work waits on the queue.
+type Backlog struct {
+	// Messages on the queue: waiting, or delivered and not yet settled
+	// (Service Bus: its active message count). Dead letters are not counted.
+	Messages int64
+	// OldestAge is how long the oldest of them has waited; zero when the
+	// queue is empty or the adapter cannot tell (Service Bus's runtime
+	// properties carry counts only).
+	OldestAge time.Duration
+}
+
+// BacklogReader reports the queue's backlog; the command API sheds load by it.
+type BacklogReader interface {
+	Backlog(ctx context.Context) (Backlog, error)
+}
+
 // Settings are the queue's properties the worker and the tests depend on.
 type Settings struct {
 	MaxDeliveryCount  int

@@ -33,6 +33,7 @@ type commands struct {
 	now     func() time.Time
 	newID   func() (string, error)
 	metrics *metrics
+	shed    *shedder // nil: never shed
 }
 
 // routes gives every command kind its route.
@@ -55,6 +56,14 @@ func (h *commands) handle(c *gin.Context, spec command.Spec) {
 		h.reject(c, err)
 		return
 	}
+	if h.shed != nil {
+		if why, over := h.shed.over(); over {
+			p := h.shed.problem(why)
+			h.metrics.rejected.WithLabelValues(p.Slug()).Inc()
+			writeProblem(c, p)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), sendTimeout)
 	defer cancel()
 	op, err := h.sink.Accept(ctx, cmd)
@@ -63,6 +72,9 @@ func (h *commands) handle(c *gin.Context, spec command.Spec) {
 		return
 	}
 	h.metrics.accepted.WithLabelValues(string(cmd.Kind)).Inc()
+	if h.shed != nil {
+		h.shed.accepted()
+	}
 	loc := operationPath(op.ID)
 	c.Header("Location", loc)
 	status := http.StatusOK // applied at once: the body is the result

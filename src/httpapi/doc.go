@@ -6,7 +6,13 @@
 // dependency, so the same package serves every role: a Sender turns on
 // PUT/PATCH/DELETE /v1/shipments/{id} (the command API), Queries turns on the
 // GET routes (the query API), DeadLetters turns on /admin/v1/deadletters.
-// /healthz and /readyz are always there, /metrics when a Registry is given.
+// /healthz, /readyz and /openapi.yaml are always there, /metrics when a
+// Registry is given.
+//
+// docs/openapi.yaml describes every route, header, body and problem exactly
+// (OpenAPI 3.1); /openapi.yaml serves it. The package's tests check every
+// response they get against it (package apitest), and fail when a route is
+// served that it does not describe, or the other way round.
 //
 // # Imports
 //
@@ -74,23 +80,32 @@
 //
 //	https://dropoff.dev/problems/validation              400 a field, parameter or header is wrong
 //	https://dropoff.dev/problems/malformed-body          400 the body is not one JSON object
-//	https://dropoff.dev/problems/unauthorized            401 admin route without the right bearer token
-//	https://dropoff.dev/problems/forbidden               403 admin route from a non-loopback client, no token configured
+//	https://dropoff.dev/problems/unauthorized            401 no bearer token, or one that is refused (Config.Auth)
+//	https://dropoff.dev/problems/forbidden               403 a token without the route's app role; an admin route from a non-loopback client with no Config.Auth
 //	https://dropoff.dev/problems/not-found               404 no such route, shipment, operation or dead letter
 //	https://dropoff.dev/problems/method-not-allowed      405 see the Allow header
 //	https://dropoff.dev/problems/payload-too-large       413 the body is over 64 KiB
 //	https://dropoff.dev/problems/unsupported-media-type  415 the body is not application/json
 //	https://dropoff.dev/problems/internal                500 a bug; logged
 //	https://dropoff.dev/problems/unavailable             503 the queue or a database failed; see Retry-After
+//	https://dropoff.dev/problems/overloaded              503 a command while the queue's backlog is past its bound (Config.MaxBacklog); see Retry-After
 //	https://dropoff.dev/problems/not-ready               503 /readyz: a dependency check failed
 //
 // Bad input is always a 4xx: never a 5xx, a panic or a hung request. The one
 // function problemFor maps errors to problems.
 //
-// # Admin
+// # Authentication
 //
-// The dead-letter routes need Authorization: Bearer <Config.AdminToken>. With
-// no token configured they answer only to loopback clients, judged by the
-// connection's address (never by X-Forwarded-For, which a client can forge), so
-// a deployment behind an ingress must set a token (DROPOFF_ADMIN_TOKEN).
+// With Config.Auth set, every command, query and admin route needs
+// Authorization: Bearer <token>, a JWT that Config.Auth verifies (package
+// auth: signature, issuer, audience, expiry), holding the app role the route
+// needs: auth.RoleSend for commands, auth.RoleRead for queries, auth.RoleAdmin
+// for dead letters. No token or a refused one is 401 with a WWW-Authenticate
+// challenge; a token without the role is 403 (RFC 6750). The check runs
+// before anything else, so a refused command is never sent. /healthz, /readyz
+// and /metrics stay open.
+//
+// Without Config.Auth the API runs open, except the admin routes: they then
+// answer only to loopback clients, judged by the connection's address (never
+// by X-Forwarded-For, which a client can forge).
 package httpapi

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -120,8 +121,26 @@ func (q *fakeQueries) RecentOperations(_ context.Context, limit int) ([]operatio
 	return ops[:min(limit, len(ops))], nil
 }
 
-func (q *fakeQueries) Stats(context.Context) (store.Stats, error) { return q.stats, q.err }
-func (q *fakeQueries) Ping(context.Context) error                 { return q.err }
+// Stats is also read by the Projection-Lag sampler in the background: its
+// fields are set with setStats.
+func (q *fakeQueries) Stats(context.Context) (store.Stats, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stats, q.err
+}
+
+func (q *fakeQueries) setErr(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.err = err
+}
+
+func (q *fakeQueries) setStats(st store.Stats) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stats = st
+}
+func (q *fakeQueries) Ping(context.Context) error { return q.err }
 
 // fakeDeadLetters is an in-memory dead-letter queue.
 type fakeDeadLetters struct {
@@ -189,8 +208,12 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{sender: &fakeSender{}, queries: newFakeQueries(), dead: &fakeDeadLetters{},
 		reg: prometheus.NewRegistry()}
+	hub, err := live.New(live.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{
-		Sender: h.sender, Queries: h.queries, DeadLetters: h.dead, Registry: h.reg,
+		Sender: h.sender, Queries: h.queries, DeadLetters: h.dead, Registry: h.reg, Live: hub,
 		Now:   func() time.Time { return testNow },
 		NewID: func() (string, error) { return v7At(testNow), nil },
 	}
@@ -226,9 +249,7 @@ func (h *harness) do(t *testing.T, r req) *httptest.ResponseRecorder {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
-	h.handler.ServeHTTP(w, hr)
-	return w
+	return serve(t, h.handler, hr)
 }
 
 // jsonHeader is the usual header of a command body.

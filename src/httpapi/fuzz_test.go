@@ -26,8 +26,7 @@ func FuzzCommandRequest(f *testing.F) {
 			r.Header.Set("Content-Type", contentType)
 			r.Header.Set("If-Match", ifMatch)
 			before := len(h.sender.sent())
-			w := httptest.NewRecorder()
-			h.handler.ServeHTTP(w, r)
+			w := serve(t, h.handler, r)
 
 			sent := len(h.sender.sent()) - before
 			if w.Code == http.StatusAccepted {

@@ -15,7 +15,7 @@ func TestHealthz(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Ready = []ReadyCheck{{Name: "db", Check: func(context.Context) error { return errors.New("down") }}}
 	})
-	h.queries.err = errors.New("down")
+	h.queries.setErr(errors.New("down"))
 	w := h.do(t, req{method: "GET", target: "/healthz"})
 	if w.Code != http.StatusOK || w.Body.String() != `{"status":"ok"}` {
 		t.Errorf("healthz: got %d %s, want 200 {\"status\":\"ok\"}", w.Code, w.Body)

@@ -52,8 +52,9 @@ type LabKnob interface {
 // answers r only while the process listens on a loopback address (listen) —
 // a laptop, a classroom, a test — and never in a deployment, whose listener
 // is not on loopback (0.0.0.0 is not: it takes connections from anywhere).
-// When JWT authentication lands this becomes "or the caller of r has the
-// admin role"; this is the only place to change.
+// It runs after the admin routes' own rule (adminOnly). A colleague extends
+// it with "or the caller of r has the admin role" (the principal the auth
+// guard keeps, auth.go); this is the only place to change.
 func labAllowed(listen net.Addr, r *http.Request) bool {
 	_ = r // the caller's role, once there are roles
 	if listen == nil {

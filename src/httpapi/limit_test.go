@@ -20,7 +20,8 @@ type blockingSink struct {
 func (s blockingSink) Accept(ctx context.Context, cmd command.Command) (operation.Operation, error) {
 	s.waiting <- struct{}{}
 	<-s.release
-	return operation.Operation{ID: cmd.OperationID, Status: operation.NotStarted}, nil
+	return operation.Operation{ID: cmd.OperationID, Kind: string(cmd.Kind), ShipmentID: cmd.ShipmentID,
+		Status: operation.NotStarted, CreatedAt: cmd.AcceptedAt, LastUpdatedAt: cmd.AcceptedAt}, nil
 }
 
 // Past MaxInFlight a request gets 503 with Retry-After at once, the probes

@@ -26,13 +26,13 @@ func livePage(e *gin.Engine, cfg Config) {
 		e.GET("/live.css", pageFile("page/live.css", "text/css; charset=utf-8"))
 		e.GET("/live.js", pageFile("page/live.js", "text/javascript; charset=utf-8"))
 	}
-	if cfg.Live != nil {
-		(&events{hub: cfg.Live, heartbeat: cfg.Heartbeat}).routes(e)
+	if cfg.Live != nil { // what the pipeline does is data: the query role's to read
+		(&events{hub: cfg.Live, heartbeat: cfg.Heartbeat}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
 	}
 	c := cfg.Lab
 	if cfg.Sender != nil || c.Worker != nil || c.Projector != nil || c.WriteDelay != nil || c.RestartWorker != nil {
 		l := &lab{controls: c, listen: cfg.ListenAddr, sender: cfg.Sender, hub: cfg.Live, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID}
-		l.routes(e, (&admin{token: cfg.AdminToken}).authorize)
+		l.routes(e, adminOnly(cfg.Auth, cfg.Roles.Admin))
 	}
 }
 

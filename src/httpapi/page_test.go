@@ -36,7 +36,10 @@ func TestLivePageIsServed(t *testing.T) {
 // last, newest first, as many as limit asks (50 by default, at most 200).
 func TestRecentOperations(t *testing.T) {
 	h := newHarness(t)
-	for i, id := range []string{"a", "b", "c"} {
+	var ids []string
+	for i := range 3 {
+		id := v7At(testNow.Add(time.Duration(i) * time.Millisecond))
+		ids = append(ids, id)
 		h.queries.ops[id] = operation.Operation{ID: id, Kind: "shipment.upsert", ShipmentID: "s1", Status: operation.Succeeded,
 			ResourceVersion: int64(i + 1), CreatedAt: testNow, LastUpdatedAt: testNow.Add(time.Duration(i) * time.Second)}
 	}
@@ -45,8 +48,8 @@ func TestRecentOperations(t *testing.T) {
 		t.Fatalf("GET /v1/operations?limit=2 = %d %s", w.Code, w.Body)
 	}
 	page := decode[OperationPage](t, w)
-	if len(page.Items) != 2 || page.Items[0].ID != "c" || page.Items[1].ID != "b" || page.Items[0].ResourceLocation != "/v1/shipments/s1" {
-		t.Errorf("GET /v1/operations?limit=2 = %+v; want c then b, newest first", page.Items)
+	if len(page.Items) != 2 || page.Items[0].ID != ids[2] || page.Items[1].ID != ids[1] || page.Items[0].ResourceLocation != "/v1/shipments/s1" {
+		t.Errorf("GET /v1/operations?limit=2 = %+v; want the third then the second, newest first", page.Items)
 	}
 	if got := decode[OperationPage](t, h.do(t, req{method: "GET", target: "/v1/operations"})); len(got.Items) != 3 {
 		t.Errorf("GET /v1/operations = %d items, want all 3", len(got.Items))

@@ -33,6 +33,7 @@ const (
 	ProblemBadRequest           = problemBase + "bad-request"
 	ProblemHeadersTooLarge      = problemBase + "headers-too-large"
 	ProblemNotImplemented       = problemBase + "not-implemented"
+	ProblemOverloaded           = problemBase + "overloaded"
 )
 
 // ProblemContentType is the media type of every error response (RFC 9457).
@@ -69,6 +70,7 @@ var titles = map[string]string{
 	ProblemUnsupportedMediaType: "Unsupported media type",
 	ProblemInternal:             "Internal server error",
 	ProblemUnavailable:          "Service unavailable",
+	ProblemOverloaded:           "Too much work waiting",
 	ProblemNotReady:             "Not ready",
 	ProblemBadRequest:           "The request could not be read",
 	ProblemHeadersTooLarge:      "The request's headers are too large",

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dropoff-dev/dropoff/src/auth"
+	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/defaults"
 	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/operation"
@@ -30,8 +33,20 @@ type Config struct {
 	Sink CommandSink
 	// Queries enables the GET routes (the query API).
 	Queries store.Queries
+	// Feed, when this process can read the write database's change feed,
+	// makes the projection's lag (GET /v1/stats, the Projection-Lag header)
+	// true: measured against the feed now, not as the projector last saw it.
+	Feed store.FeedLag
 	// DeadLetters enables the admin dead-letter routes.
 	DeadLetters DeadLetterAdmin
+	// Auth, when set, checks the bearer token of every command, query and
+	// admin route, and the app role each needs (auth.RoleSend, RoleRead,
+	// RoleAdmin). Nil runs the API open, except the admin routes, which then
+	// answer loopback clients only. The probes and /metrics are always open.
+	Auth TokenVerifier
+	// Roles names the app role each group of routes needs; an empty name is
+	// the auth package's (auth.RoleSend, RoleRead, RoleAdmin).
+	Roles Roles
 	// Live, when set, serves the live page's event stream (GET /v1/events),
 	// and the page itself (GET /) with Queries; Lab, the lab's controls
 	// (/admin/lab, see lab.go). Heartbeat is the stream's idle comment
@@ -42,13 +57,20 @@ type Config struct {
 	// ListenAddr is where the server listens: the lab answers only when it is
 	// a loopback address (labAllowed in lab.go). nil: the lab is off.
 	ListenAddr net.Addr
-	// AdminToken is the bearer token admin routes require; empty: admin
-	// routes answer only to loopback clients.
-	AdminToken string
 	// OperationTTL is how long an accepted command may wait on the queue (the
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.
 	OperationTTL time.Duration
+	// Backlog, with MaxBacklog or MaxBacklogAge, sheds load: while the
+	// queue holds MaxBacklog messages or more, or its oldest has waited
+	// longer than MaxBacklogAge, a command gets 503 with Retry-After instead
+	// of a place on the queue. The backlog is sampled every BacklogInterval
+	// (default 1s), off the requests' path; while it cannot be read, nothing
+	// is shed. Zero bounds shed nothing.
+	Backlog         bus.BacklogReader
+	MaxBacklog      int64
+	MaxBacklogAge   time.Duration
+	BacklogInterval time.Duration
 	// MaxInFlight bounds the requests answered at once; past it a request
 	// gets 503 with Retry-After (the probes always pass). Default 1024.
 	MaxInFlight int
@@ -65,11 +87,16 @@ type Config struct {
 	NewID func() (string, error)
 }
 
+// Roles are the app roles of the three groups of routes.
+type Roles struct{ Send, Read, Admin string }
+
 // Defaults.
 const (
 	DefaultOperationTTL = 24 * time.Hour
 	DefaultReadyTimeout = 2 * time.Second
 	DefaultMaxInFlight  = 1024
+	// DefaultBacklogInterval is how often the backlog is sampled for shedding.
+	DefaultBacklogInterval = time.Second
 )
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -77,6 +104,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		defaults.Of("MaxInFlight", &cfg.MaxInFlight, DefaultMaxInFlight),
 		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
 		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout),
+		defaults.Of("BacklogInterval", &cfg.BacklogInterval, DefaultBacklogInterval),
 		defaults.Of("Heartbeat", &cfg.Heartbeat, DefaultHeartbeat))
 	if err != nil {
 		return cfg, err
@@ -84,6 +112,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Sender != nil && cfg.Sink != nil {
 		return cfg, errors.New("httpapi: set Sender or Sink, not both")
 	}
+	cfg.Roles.Send = cmp.Or(cfg.Roles.Send, auth.RoleSend)
+	cfg.Roles.Read = cmp.Or(cfg.Roles.Read, auth.RoleRead)
+	cfg.Roles.Admin = cmp.Or(cfg.Roles.Admin, auth.RoleAdmin)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,8 +134,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// New builds the handler: the routes cfg enables, /healthz, /readyz, and
-// /metrics when cfg.Registry is set.
+// New builds the handler: the routes cfg enables, /healthz, /readyz,
+// /openapi.yaml, and /metrics when cfg.Registry is set.
 func New(cfg Config) (http.Handler, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -132,6 +163,7 @@ func New(cfg Config) (http.Handler, error) {
 	e.NoMethod(methodNotAllowed)
 
 	(&health{checks: cfg.Ready, timeout: cfg.ReadyTimeout, logger: cfg.Logger}).routes(e)
+	e.GET("/openapi.yaml", openAPI)
 	if cfg.Registry != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	}
@@ -139,13 +171,17 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL}
 	}
 	if cfg.Sink != nil {
-		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m}).routes(e)
+		var shed *shedder
+		if cfg.Backlog != nil && (cfg.MaxBacklog > 0 || cfg.MaxBacklogAge > 0) {
+			shed = newShedder(cfg.Backlog, cfg.MaxBacklog, cfg.MaxBacklogAge, cfg.BacklogInterval, cfg.Logger)
+		}
+		(&commands{sink: cfg.Sink, now: cfg.Now, newID: cfg.NewID, metrics: m, shed: shed}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Send)))
 	}
 	if cfg.Queries != nil {
-		(&queries{q: cfg.Queries, ttl: cfg.OperationTTL, now: cfg.Now}).routes(e)
+		(&queries{q: cfg.Queries, feed: cfg.Feed, ttl: cfg.OperationTTL, now: cfg.Now, logger: cfg.Logger}).routes(e.Group("", guard(cfg.Auth, cfg.Roles.Read)))
 	}
 	if cfg.DeadLetters != nil {
-		(&admin{dl: cfg.DeadLetters, token: cfg.AdminToken}).routes(e)
+		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
 	}
 	livePage(e, cfg)
 	return headAsGet{e}, nil

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,12 +23,17 @@ const (
 
 // queries serves the GET routes, from the projection database only.
 type queries struct {
-	q   store.Queries
-	ttl time.Duration
-	now func() time.Time
+	q      store.Queries
+	feed   store.FeedLag // nil: lag as the projector last saw it
+	ttl    time.Duration
+	now    func() time.Time
+	logger *slog.Logger
+	lag    *sampler[lagReading] // for the Projection-Lag header
 }
 
 func (h *queries) routes(r gin.IRoutes) {
+	h.lag = &sampler[lagReading]{read: h.measureLag, interval: time.Second, logger: h.logger, what: "the projection's lag"}
+	r.Use(h.lagHeader)
 	r.GET("/v1/shipments", h.list)
 	r.GET("/v1/shipments/:id", h.shipment)
 	r.GET("/v1/shipments/:id/history", h.history)

@@ -80,7 +80,7 @@ func TestGetShipmentErrors(t *testing.T) {
 	checkProblem(t, h.do(t, req{method: "GET", target: "/v1/shipments/bad%20id"}), http.StatusBadRequest, "id")
 	checkProblem(t, h.do(t, req{method: "GET", target: "/v1/shipments/unknown/history"}), http.StatusNotFound, "")
 
-	h.queries.err = errors.New("database down")
+	h.queries.setErr(errors.New("database down"))
 	for _, target := range []string{"/v1/shipments/s1", "/v1/shipments", "/v1/shipments/s1/history", "/v1/stats",
 		"/v1/operations/" + v7At(testNow)} {
 		w := h.do(t, req{method: "GET", target: target})
@@ -174,17 +174,18 @@ func TestListShipmentsBadQuery(t *testing.T) {
 func TestHistory(t *testing.T) {
 	h := newHarness(t)
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.FixedZone("X", -7200))
+	op1, op2 := v7At(at), v7At(at.Add(time.Minute))
 	h.queries.history["s1"] = []store.HistoryEntry{
-		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at, OperationID: "op1"},
-		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute), OperationID: "op2"},
+		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at, OperationID: op1},
+		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute), OperationID: op2},
 	}
 	w := h.do(t, req{method: "GET", target: "/v1/shipments/s1/history"})
 	if w.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
 	}
 	want := History{Items: []HistoryItem{
-		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at.UTC(), OperationID: "op1"},
-		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute).UTC(), OperationID: "op2"},
+		{Version: 1, Type: shipment.Created, Status: shipment.Registered, At: at.UTC(), OperationID: op1},
+		{Version: 2, Type: shipment.Cancelled, Status: shipment.Registered, At: at.Add(time.Minute).UTC(), OperationID: op2},
 	}}
 	if diff := cmp.Diff(want, decode[History](t, w)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
@@ -194,11 +195,11 @@ func TestHistory(t *testing.T) {
 func TestStats(t *testing.T) {
 	h := newHarness(t)
 	committed := time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC)
-	h.queries.stats = store.Stats{
+	h.queries.setStats(store.Stats{
 		ByStatus:   map[shipment.Status]int64{shipment.Registered: 4, shipment.Delivered: 2},
 		Checkpoint: 10, FeedHead: 13,
 		LastCommittedAt: committed, LastAppliedAt: committed.Add(250 * time.Millisecond),
-	}
+	})
 	w := h.do(t, req{method: "GET", target: "/v1/stats"})
 	if w.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200 (body %s)", w.Code, w.Body)
@@ -206,14 +207,14 @@ func TestStats(t *testing.T) {
 	want := Stats{
 		ByStatus: map[shipment.Status]int64{shipment.Registered: 4, shipment.PickedUp: 0, shipment.InTransit: 0,
 			shipment.OutForDelivery: 0, shipment.Delivered: 2},
-		Total: 6, Checkpoint: 10, FeedHead: 13, LagEntries: 3, LagMillis: 250,
+		Total: 6, Checkpoint: 10, FeedHead: 13, LagSource: "projector", LagEntries: 3, LagMillis: 250,
 		LastAppliedAt: committed.Add(250 * time.Millisecond),
 	}
 	if diff := cmp.Diff(want, decode[Stats](t, w)); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
 
-	h.queries.stats = store.Stats{}
+	h.queries.setStats(store.Stats{})
 	empty := decode[Stats](t, h.do(t, req{method: "GET", target: "/v1/stats"}))
 	if len(empty.ByStatus) != len(shipment.Statuses) || empty.Total != 0 || !empty.LastAppliedAt.IsZero() {
 		t.Errorf("empty projection: got %+v, want every status at 0 and no lastAppliedAt", empty)

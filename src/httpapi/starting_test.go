@@ -23,8 +23,7 @@ func TestStartingIsAliveButNotReady(t *testing.T) {
 		{http.MethodGet, "/v1/shipments/parcel-1", http.StatusServiceUnavailable, ProblemUnavailable, "the service is starting; retry later"},
 	}
 	for _, tt := range tests {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, strings.NewReader("")))
+		rec := serve(t, h, httptest.NewRequest(tt.method, tt.path, strings.NewReader("")))
 		if rec.Code != tt.status {
 			t.Errorf("%s %s: status %d, want %d", tt.method, tt.path, rec.Code, tt.status)
 			continue

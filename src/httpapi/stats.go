@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -17,33 +16,41 @@ type Stats struct {
 	ByStatus map[shipment.Status]int64 `json:"byStatus"`
 	Total    int64                     `json:"total"`
 	// Checkpoint is the position of the last change-feed entry applied;
-	// FeedHead the feed's head when the projector last looked.
-	Checkpoint int64 `json:"checkpoint"`
-	FeedHead   int64 `json:"feedHead"`
+	// FeedHead the feed's head: read from the write database now when
+	// LagSource is "write-db", or as the projector last saw it ("projector":
+	// this process cannot read the write database).
+	Checkpoint int64  `json:"checkpoint"`
+	FeedHead   int64  `json:"feedHead"`
+	LagSource  string `json:"lagSource"`
 	// LagEntries is how many entries the projection is behind: FeedHead −
-	// Checkpoint. It is as fresh as the projector's last look at the feed.
+	// Checkpoint.
 	LagEntries int64 `json:"lagEntries"`
-	// LagMillis is how long the last applied entry took from its commit on
-	// the write side to its application here. It is the staleness the
-	// projection had at that moment, not now: while the feed is idle it keeps
-	// its last value (LastAppliedAt says how long ago that was). It is
-	// measured across two machines' clocks, so it may be off by their skew.
+	// LagMillis is how stale the projection is. With LagSource "write-db":
+	// how long the oldest change not yet applied has waited, 0 when the
+	// projection is caught up; it keeps growing while the projector is
+	// stopped. With "projector": how long the last applied change took from
+	// its commit to its application, as of LastAppliedAt. Either is measured
+	// across two machines' clocks, so it may be off by their skew.
 	LagMillis     int64     `json:"lagMillis"`
 	LastAppliedAt time.Time `json:"lastAppliedAt,omitzero"`
 }
 
-// stats answers GET /v1/stats.
+// stats answers GET /v1/stats, measuring the lag now (not from the sample
+// the Projection-Lag header uses).
 func (h *queries) stats(c *gin.Context) {
-	st, err := h.q.Stats(c.Request.Context())
+	r, err := h.measureLag(c.Request.Context())
 	if err != nil {
-		fail(c, unavailable("projection database", fmt.Errorf("get stats: %w", err)))
+		fail(c, err)
 		return
 	}
+	st := r.stats
 	body := Stats{
 		ByStatus:   make(map[shipment.Status]int64, len(shipment.Statuses)),
 		Checkpoint: st.Checkpoint,
-		FeedHead:   st.FeedHead,
-		LagEntries: max(st.FeedHead-st.Checkpoint, 0),
+		FeedHead:   r.head,
+		LagSource:  r.source,
+		LagEntries: r.entries,
+		LagMillis:  r.staleness.Milliseconds(),
 	}
 	for _, s := range shipment.Statuses {
 		body.ByStatus[s] = st.ByStatus[s]
@@ -51,9 +58,6 @@ func (h *queries) stats(c *gin.Context) {
 	}
 	if !st.LastAppliedAt.IsZero() {
 		body.LastAppliedAt = st.LastAppliedAt.UTC()
-		if !st.LastCommittedAt.IsZero() {
-			body.LagMillis = max(st.LastAppliedAt.Sub(st.LastCommittedAt).Milliseconds(), 0)
-		}
 	}
 	writeJSON(c, http.StatusOK, mediaJSON, body)
 }

@@ -100,6 +100,18 @@ type Feed interface {
 	Identity(ctx context.Context) (string, error)
 }
 
+// FeedLag is what the query API reads of the write database's feed to tell
+// how far behind the projection is, measured against the feed itself rather
+// than the projector's last look (which stops when the projector does). On
+// SQL Server the query API's user may read only the feed's position and
+// commit-time columns.
+type FeedLag interface {
+	// FeedLag returns the feed's head (as Head) and the commit time of the
+	// first entry after after that ReadChanges could return now, or the zero
+	// time when there is none.
+	FeedLag(ctx context.Context, after int64) (head int64, next time.Time, err error)
+}
+
 // Retention (docs/retention.md): what exists only to make the pipeline safe
 // is deleted once its window has passed. Each method deletes at most limit
 // rows, in a short transaction of its own, and returns how many it deleted;

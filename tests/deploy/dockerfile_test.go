@@ -255,7 +255,8 @@ func TestDockerfileFinalStage(t *testing.T) {
 }
 
 // TestDockerfileCopies checks what crosses into each stage: the build stage
-// copies only go.mod, go.sum and src/, each to the same place under WORKDIR,
+// copies only go.mod, go.sum, src/ and the docs package (the OpenAPI document
+// the binary embeds), each to the same place under WORKDIR,
 // so the build stage's directory mirrors the repository root (which is why
 // TestDockerfileBuild may run the build command there); the final stage
 // copies just the binary the build command wrote.
@@ -263,7 +264,7 @@ func TestDockerfileCopies(t *testing.T) {
 	stages := dockerParse(t)
 	build, final := stages[0], stages[len(stages)-1]
 
-	allowed := []string{"go.mod", "go.sum", "src"}
+	allowed := []string{"go.mod", "go.sum", "src", "docs/openapi.go", "docs/openapi.yaml"}
 	for _, n := range build.commands {
 		if n.Value == command.Add {
 			t.Errorf("line %d: ADD in the build stage; want COPY", n.StartLine)
@@ -281,7 +282,7 @@ func TestDockerfileCopies(t *testing.T) {
 			if !slices.Contains(allowed, src) {
 				t.Errorf("line %d: COPY %s: want only %v", n.StartLine, src, allowed)
 			}
-			if dst != "." && dst != src {
+			if dst != "." && dst != src && dst != path.Dir(src) {
 				t.Errorf("line %d: COPY %s to %s: want it at the same path under WORKDIR", n.StartLine, src, dst)
 			}
 		}
@@ -314,8 +315,8 @@ type dockerBuild struct {
 
 // TestDockerignore checks the build context leaves out local databases and
 // history, and keeps what the Dockerfile copies. Patterns are matched as the
-// builder does for top-level paths: path.Match, a leading / ignored, the last
-// matching line winning, ! re-including.
+// builder does: path.Match against the path or a directory above it, a
+// leading / ignored, the last matching line winning, ! re-including.
 func TestDockerignore(t *testing.T) {
 	patterns := dockerIgnorePatterns(t)
 	tests := []struct {
@@ -329,6 +330,9 @@ func TestDockerignore(t *testing.T) {
 		{"go.mod", false},
 		{"go.sum", false},
 		{"src", false},
+		{"docs/api.md", true},
+		{"docs/openapi.go", false},
+		{"docs/openapi.yaml", false},
 	}
 	for _, tt := range tests {
 		if got := dockerIgnored(patterns, tt.path); got != tt.excluded {
@@ -363,12 +367,17 @@ func dockerIgnorePatterns(t *testing.T) []string {
 	return patterns
 }
 
+// dockerIgnored reports whether name is left out of the build context. As
+// for the builder, a pattern that matches a directory matches what is in it.
 func dockerIgnored(patterns []string, name string) bool {
 	ignored := false
 	for _, p := range patterns {
 		neg := strings.HasPrefix(p, "!")
-		if ok, _ := path.Match(strings.TrimPrefix(p, "!"), name); ok {
-			ignored = !neg
+		for dir := name; dir != "."; dir = path.Dir(dir) {
+			if ok, _ := path.Match(strings.TrimPrefix(p, "!"), dir); ok {
+				ignored = !neg
+				break
+			}
 		}
 	}
 	return ignored

@@ -30,6 +30,9 @@ type Bus struct {
 	sender   sender
 	acceptor sessionAcceptor
 	dlq      dlqOpener
+	// runtime makes the management client Backlog reads from, once (nil:
+	// none, as in tests that build a Bus from fakes).
+	runtime func() (runtimeGetter, error)
 	// newTimer is the clock lock renewal waits on; tests replace it.
 	newTimer func(d time.Duration) (c <-chan time.Time, stop func() bool)
 
@@ -91,6 +94,17 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		_ = client.Close(ctx)
 		return nil, err
 	}
+	b.runtime = sync.OnceValues(func() (runtimeGetter, error) {
+		g, err := getter()
+		if err != nil {
+			return nil, err
+		}
+		r, ok := g.(runtimeGetter)
+		if !ok {
+			return nil, fmt.Errorf("servicebus: %T cannot read runtime properties", g)
+		}
+		return r, nil
+	})
 	return b, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,23 +87,37 @@ func (c depthCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var n, dead int64
-	var oldest sql.NullInt64
-	if err := c.q.db.QueryRowContext(ctx, "SELECT count(*), min(enqueued_at) FROM messages").Scan(&n, &oldest); err != nil {
+	b, err := c.q.Backlog(ctx)
+	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.messages, err)
 		return
 	}
+	var dead int64
 	if err := c.q.db.QueryRowContext(ctx, "SELECT count(*) FROM dead_letters").Scan(&dead); err != nil {
 		ch <- prometheus.NewInvalidMetric(c.deadLets, err)
 		return
 	}
-	age := 0.0
-	if oldest.Valid {
-		age = max(0, c.q.cfg.Now().Sub(time.Unix(0, oldest.Int64)).Seconds())
-	}
-	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.GaugeValue, float64(b.Messages))
+	ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, b.OldestAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.deadLets, prometheus.GaugeValue, float64(dead))
+}
+
+// Backlog counts the messages on the queue and the age of the oldest: one
+// read of the file (no write, so no fsync), sampled by the command API to
+// shed load and by the metrics.
+func (q *Queue) Backlog(ctx context.Context) (bus.Backlog, error) {
+	if q.isClosed() {
+		return bus.Backlog{}, bus.ErrClosed
+	}
+	var b bus.Backlog
+	var oldest sql.NullInt64
+	if err := q.db.QueryRowContext(ctx, "SELECT count(*), min(enqueued_at) FROM messages").Scan(&b.Messages, &oldest); err != nil {
+		return b, fmt.Errorf("sqlitebus: backlog: %w", err)
+	}
+	if oldest.Valid {
+		b.OldestAge = max(0, q.cfg.Now().Sub(time.Unix(0, oldest.Int64)))
+	}
+	return b, nil
 }
 
 // registerDepth registers q's depth collector. A second queue on one

@@ -14,9 +14,10 @@ import (
 // (the queue's sender, or with --mode sync the baseline's sink) and its
 // readiness checks.
 type commandAPI struct {
-	sender bus.Sender
-	sink   httpapi.CommandSink
-	ready  []httpapi.ReadyCheck
+	sender  bus.Sender
+	sink    httpapi.CommandSink
+	ready   []httpapi.ReadyCheck
+	backlog bus.BacklogReader // nil: no load shedding
 }
 
 // startCommandAPI is the command role: validate, send to the queue, 202.
@@ -41,7 +42,25 @@ func startCommandAPI(ctx context.Context, p *process) (commandAPI, error) {
 	} else if hub != nil {
 		s = live.Sender{Sender: s, Hub: hub} // what the queue stored is published as accepted
 	}
-	return commandAPI{sender: s, ready: []httpapi.ReadyCheck{{Name: "queue-send", Check: q.PingSend}}}, nil
+	return commandAPI{sender: s, ready: []httpapi.ReadyCheck{{Name: "queue-send", Check: q.PingSend}},
+		backlog: shedBy(p, q)}, nil
+}
+
+// shedBy is the backlog the command API sheds load by, or nil when no bound
+// applies. Service Bus reports counts, not ages, and only to an identity with
+// the Manage right: there only --max-backlog applies (docs/bus.md, Backlog).
+func shedBy(p *process, q bus.BacklogReader) bus.BacklogReader {
+	embedded := p.cfg.ServiceBusNamespace == "" && p.cfg.ServiceBusConnectionString == ""
+	if p.cfg.MaxBacklog == 0 && (p.cfg.MaxBacklogAge == 0 || !embedded) {
+		return nil
+	}
+	age := p.cfg.MaxBacklogAge
+	if !embedded {
+		age = 0
+	}
+	p.logger.Info("shedding commands while the queue's backlog is past its bound",
+		"max_backlog", p.cfg.MaxBacklog, "max_backlog_age", age.String())
+	return q
 }
 
 // lanedSender puts each command in its shipment's lane (command.Lane)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/auth"
 )
 
 // config is every setting of every role. It is filled from flags, each of
@@ -58,7 +60,23 @@ type config struct {
 	RetainFeed        time.Duration
 	RetentionInterval time.Duration
 
-	AdminToken string
+	// Auth (auth.go): the bearer tokens the HTTP API accepts. With none set,
+	// the API runs open, which a process listening beyond loopback refuses
+	// unless AllowAnonymous says so.
+	AuthTenantID   string
+	AuthAudience   string
+	AuthIssuer     string
+	AuthJWKSURL    string
+	AuthRoleSend   string
+	AuthRoleRead   string
+	AuthRoleAdmin  string
+	AllowAnonymous bool
+
+	// Load shedding (commandapi.go): a command is refused with 503 while the
+	// queue holds more than MaxBacklog messages or its oldest has waited
+	// longer than MaxBacklogAge (zero: no bound).
+	MaxBacklog    int
+	MaxBacklogAge time.Duration
 
 	// SessionLanes > 0 spreads shipments over that many sessions
 	// (commandapi.go); SimulateBusRTT makes every bus operation wait its
@@ -136,6 +154,20 @@ func intSetting(name, env string, roles roleSet, def int, usage string, p func(*
 	}}
 }
 
+func boolSetting(name, env string, roles roleSet, usage string, p func(*config) *bool) setting {
+	return setting{name, env, usage + " (default false)", roles, func(fs *flag.FlagSet, c *config, v string) error {
+		b := false
+		if v != "" {
+			var err error
+			if b, err = strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("%s=%q: want true or false", env, v)
+			}
+		}
+		fs.BoolVar(p(c), name, b, usage)
+		return nil
+	}}
+}
+
 func durationSetting(name, env string, roles roleSet, def time.Duration, usage string, p func(*config) *time.Duration) setting {
 	return setting{name, env, usage + defaultNote(durationNote(def)), roles, func(fs *flag.FlagSet, c *config, v string) error {
 		d := def
@@ -189,7 +221,7 @@ var settings = []setting{
 	durationSetting("lock-duration", "DROPOFF_LOCK_DURATION", roleCommand|roleWorker, 0, "session lock duration (default: embedded queue 10s; Service Bus 1m, the deployed queue's lockDuration, which this must match)", func(c *config) *time.Duration { return &c.LockDuration }),
 	durationSetting("queue-ttl", "DROPOFF_QUEUE_TTL", roleCommand|roleWorker|roleProjector|roleQuery, 24*time.Hour, "how long a command may wait on the queue before it is dead-lettered (Service Bus: the queue's defaultMessageTimeToLive)", func(c *config) *time.Duration { return &c.QueueTTL }),
 	durationSetting("duplicate-window", "DROPOFF_DUPLICATE_WINDOW", roleCommand|roleWorker, 0, "how long the queue remembers message ids to drop duplicates (default 10m; Service Bus: the queue's own setting)", func(c *config) *time.Duration { return &c.DuplicateWindow }),
-	stringSetting("write-db", "DROPOFF_WRITE_DB", roleWorker|roleProjector, "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db)", func(c *config) *string { return &c.WriteDB }),
+	stringSetting("write-db", "DROPOFF_WRITE_DB", roleWorker|roleProjector|roleQuery, "", "write database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/write.db; the query API reads only its feed's head, for the projection's true lag, and only if set or the file exists)", func(c *config) *string { return &c.WriteDB }),
 	stringSetting("read-db", "DROPOFF_READ_DB", roleProjector|roleQuery, "", "projection database: sqlite:<path> or sqlserver://… (default sqlite:<data-dir>/read.db)", func(c *config) *string { return &c.ReadDB }),
 	intSetting("db-conns", "DROPOFF_DB_CONNS", roleWorker|roleProjector|roleQuery, 0, "connections each SQL Server pool keeps and may open (default: worker sessions + 4 for the worker, 4 for the projector, 32 for the query API); keep under the database tier's worker limit", func(c *config) *int { return &c.DBConns }),
 	intSetting("worker-sessions", "DROPOFF_WORKER_SESSIONS", roleWorker, 64, "sessions (shipments) a worker processes at once", func(c *config) *int { return &c.WorkerSessions }),
@@ -202,10 +234,19 @@ var settings = []setting{
 	durationSetting("retention-interval", "DROPOFF_RETENTION_INTERVAL", roleWorker|roleProjector, time.Minute, "how often retention trims", func(c *config) *time.Duration { return &c.RetentionInterval }),
 	intSetting("worker-batch", "DROPOFF_WORKER_BATCH", roleWorker, 32, "messages a worker receives from a session at a time", func(c *config) *int { return &c.WorkerBatch }),
 	intSetting("session-lanes", "DROPOFF_SESSION_LANES", roleCommand, 0, "0: a session per shipment; N: shipments hashed onto N sessions (lanes), which amortises session accepts and costs head-of-line blocking within a lane (docs/adr/0002-lanes.md)", func(c *config) *int { return &c.SessionLanes }),
+	intSetting("max-backlog", "DROPOFF_MAX_BACKLOG", roleCommand, 0, "shed load: answer commands 503 with Retry-After once this many wait on the queue (0: no bound; on Service Bus the identity needs the Manage right to read the count)", func(c *config) *int { return &c.MaxBacklog }),
+	durationSetting("max-backlog-age", "DROPOFF_MAX_BACKLOG_AGE", roleCommand, 10*time.Minute, "shed load: answer commands 503 with Retry-After while the oldest command has waited longer than this (0: no bound; the embedded queue only, Service Bus does not report ages)", func(c *config) *time.Duration { return &c.MaxBacklogAge }),
 	durationSetting("simulate-bus-rtt", "DROPOFF_SIMULATE_BUS_RTT", roleCommand|roleWorker, 0, "make every bus operation wait its network round trips of this length, as on Service Bus (the capacity model, docs/capacity.md; 0: none)", func(c *config) *time.Duration { return &c.SimulateBusRTT }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
-	stringSetting("admin-token", "DROPOFF_ADMIN_TOKEN", roleWorker, "", "bearer token for the admin API; empty: admin API on loopback only", func(c *config) *string { return &c.AdminToken }),
+	stringSetting("auth-tenant-id", "DROPOFF_AUTH_TENANT_ID", roleCommand|roleWorker|roleQuery, "", "Microsoft Entra tenant whose v2.0 access tokens the HTTP API accepts (sets auth-issuer and auth-jwks-url); empty, with no auth-issuer: no authentication", func(c *config) *string { return &c.AuthTenantID }),
+	stringSetting("auth-audience", "DROPOFF_AUTH_AUDIENCE", roleCommand|roleWorker|roleQuery, "", "the audience a token must carry: the API app registration's application (client) id", func(c *config) *string { return &c.AuthAudience }),
+	stringSetting("auth-issuer", "DROPOFF_AUTH_ISSUER", roleCommand|roleWorker|roleQuery, "", "token issuer, for an OpenID Connect issuer other than Entra ID (with auth-jwks-url)", func(c *config) *string { return &c.AuthIssuer }),
+	stringSetting("auth-jwks-url", "DROPOFF_AUTH_JWKS_URL", roleCommand|roleWorker|roleQuery, "", "where the issuer publishes its signing keys (with auth-issuer)", func(c *config) *string { return &c.AuthJWKSURL }),
+	stringSetting("auth-role-send", "DROPOFF_AUTH_ROLE_SEND", roleCommand, auth.RoleSend, "app role a token needs to send commands", func(c *config) *string { return &c.AuthRoleSend }),
+	stringSetting("auth-role-read", "DROPOFF_AUTH_ROLE_READ", roleQuery, auth.RoleRead, "app role a token needs to read", func(c *config) *string { return &c.AuthRoleRead }),
+	stringSetting("auth-role-admin", "DROPOFF_AUTH_ROLE_ADMIN", roleWorker, auth.RoleAdmin, "app role a token needs for the admin (dead-letter) API", func(c *config) *string { return &c.AuthRoleAdmin }),
+	boolSetting("allow-anonymous", "DROPOFF_ALLOW_ANONYMOUS", roleCommand|roleQuery, "serve commands and queries with no authentication on a non-loopback address (on loopback they are open anyway); the admin API still answers loopback clients only", func(c *config) *bool { return &c.AllowAnonymous }),
 }
 
 // parseConfig reads flags for a subcommand, falling back to the environment.
@@ -260,6 +301,9 @@ func (c config) validate() error {
 	if err := checkAzureAuth(c); err != nil {
 		errs = append(errs, err)
 	}
+	if err := checkAuth(c); err != nil {
+		errs = append(errs, err)
+	}
 	if c.QueueTTL < time.Minute {
 		errs = append(errs, errors.New("queue-ttl must be at least 1m"))
 	}
@@ -274,6 +318,9 @@ func (c config) validate() error {
 	}
 	if c.InjectWriteDelay < 0 || c.SimulateBusRTT < 0 {
 		errs = append(errs, errors.New("inject-write-delay and simulate-bus-rtt must not be negative"))
+	}
+	if c.MaxBacklog < 0 || c.MaxBacklogAge < 0 {
+		errs = append(errs, errors.New("max-backlog and max-backlog-age must not be negative"))
 	}
 	if c.SessionLanes < 0 {
 		errs = append(errs, errors.New("session-lanes must not be negative"))

@@ -29,7 +29,7 @@ func deadletters(ctx context.Context, args []string, getenv func(string) string,
 	fs := flag.NewFlagSet("dropoff deadletters "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", cmp.Or(getenv("DROPOFF_URL"), "http://127.0.0.1:8080"), "the worker's (or all-in-one process's) base URL [DROPOFF_URL]")
-	token := fs.String("token", getenv("DROPOFF_ADMIN_TOKEN"), "the admin bearer token; empty: none (the API then answers loopback clients only) [DROPOFF_ADMIN_TOKEN]")
+	token := fs.String("token", getenv("DROPOFF_TOKEN"), "an access token holding the admin app role (e.g. az account get-access-token --scope api://<app>/.default); empty: none, which a process without authentication accepts from loopback only [DROPOFF_TOKEN]")
 	from := fs.Int64("from", 0, "list: the first sequence number")
 	yes := fs.Bool("yes", false, "purge: yes, remove every dead letter")
 	positional, err := parseInterspersed(fs, args)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/auth"
+	"github.com/dropoff-dev/dropoff/src/auth/authtest"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 	"github.com/dropoff-dev/dropoff/src/command"
@@ -87,17 +89,22 @@ func poisonOne(t *testing.T, s *system) string {
 	return id
 }
 
-// The command sends the admin token; without it, it says what the API said.
+// The command sends the token; without it, or with one that lacks the admin
+// role, it says what the API said.
 func TestDeadLettersCommandSendsTheToken(t *testing.T) {
-	s := startSystem(t, "--admin-token", "s3cret")
+	is := authtest.NewIssuer(t)
+	s := startSystem(t, "--auth-issuer", is.URL, "--auth-jwks-url", is.JWKS, "--auth-audience", authtest.Audience)
 	cli := func(env map[string]string) error {
 		return run(t.Context(), []string{"deadletters", "list", "--url", s.URL},
 			func(k string) string { return env[k] }, io.Discard, io.Discard)
 	}
 	if err := cli(nil); err == nil || !strings.Contains(err.Error(), "401") {
-		t.Errorf("list without the token: %v, want the API's 401", err)
+		t.Errorf("list without a token: %v, want the API's 401", err)
 	}
-	if err := cli(map[string]string{"DROPOFF_ADMIN_TOKEN": "s3cret"}); err != nil {
-		t.Errorf("list with the token: %v", err)
+	if err := cli(map[string]string{"DROPOFF_TOKEN": is.Token(auth.RoleRead)}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("list with a reader's token: %v, want the API's 403", err)
+	}
+	if err := cli(map[string]string{"DROPOFF_TOKEN": is.Token(auth.RoleAdmin)}); err != nil {
+		t.Errorf("list with an admin's token: %v", err)
 	}
 }

@@ -119,6 +119,8 @@ func standIn(name string) string {
 		return "00000000-0000-0000-0000-000000000001"
 	case name == "DROPOFF_SERVICEBUS_NAMESPACE":
 		return "sb-x.servicebus.windows.net"
+	case name == "DROPOFF_ALLOW_ANONYMOUS":
+		return "false"
 	}
 	return "x"
 }

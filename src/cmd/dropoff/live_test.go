@@ -28,7 +28,7 @@ func TestQueryAPIApartTailsTheProjection(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the query API did not start within 30s:\n%s", logs)
 	}
-	page, err := http.Get(q.URL() + "/")
+	page, err := apiClient(t).Get(q.URL() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestQueryAPIApartTailsTheProjection(t *testing.T) {
 	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("GET / of the query API: %d %s; want the page", page.StatusCode, page.Header.Get("Content-Type"))
 	}
-	lab, err := http.Get(q.URL() + "/admin/lab")
+	lab, err := apiClient(t).Get(q.URL() + "/admin/lab")
 	if err != nil {
 		t.Fatal(err)
 	}

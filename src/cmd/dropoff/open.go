@@ -32,6 +32,7 @@ type queue interface {
 	bus.Sender
 	bus.Receiver
 	bus.DeadLetters
+	bus.BacklogReader
 	// Pacing is how the worker should pace its sessions on this adapter.
 	Pacing() bus.Pacing
 	// Settings are the queue's properties in effect (Service Bus: as read
@@ -142,6 +143,7 @@ func logSettings(logger *slog.Logger, msg string, s bus.Settings, attrs ...any) 
 type writeDB interface {
 	store.WriteStore
 	store.Feed
+	store.FeedLag
 	store.OperationTrimmer
 	store.KeyTrimmer
 	store.FeedTrimmer

@@ -224,8 +224,9 @@ func TestWaitingForTheDatabaseIsAliveButNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := m.URL() // it listens at once, before its stores open
+	client := apiClient(t)
 	get := func(path string) (int, string) {
-		resp, err := http.Get(url + path)
+		resp, err := client.Get(url + path)
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}

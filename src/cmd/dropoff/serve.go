@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -165,6 +167,32 @@ func (p *process) projectionDatabase() database {
 		conns: cmp.Or(p.cfg.DBConns, conns)}
 }
 
+// lagFeed is the write database's feed, which the query API reads to tell
+// the projection's true lag (GET /v1/stats, the Projection-Lag header): the
+// one this process has open already (the all-in-one), or, for a query API on
+// its own, the write database --write-db names, or the embedded one in the
+// data directory if it exists (it is never created here). Without it, nil:
+// the lag is as the projector last saw it. The write database is no
+// readiness check of the query API: a query API answers from the projection
+// whatever the write side does.
+func (p *process) lagFeed(ctx context.Context) (store.FeedLag, error) {
+	if p.w != nil {
+		return p.w, nil
+	}
+	if p.cfg.WriteDB == "" {
+		if _, err := os.Stat(filepath.Join(p.cfg.DataDir, "write.db")); err != nil {
+			p.logger.Info("the projection's lag is reported as the projector last saw it: give --write-db for the true lag")
+			return nil, nil
+		}
+	}
+	w, err := p.open.writeDB(ctx, p.writeDatabase())
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, w.Close)
+	return w, nil
+}
+
 // close closes what was opened, last first.
 func (p *process) close() error {
 	var errs []error
@@ -202,6 +230,9 @@ func (m *Main) Open(ctx context.Context) error {
 	ln, err := net.Listen("tcp", m.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.cfg.Addr, err)
+	}
+	if err := checkOpen(m.cfg, m.roles, ln.Addr(), m.logger); err != nil {
+		return errors.Join(err, ln.Close())
 	}
 	m.ln = ln
 	go func() {
@@ -298,20 +329,35 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 			return httpapi.Config{}, err
 		}
 	}
+	var feed store.FeedLag
+	if p.roles.query {
+		if feed, err = p.lagFeed(ctx); err != nil {
+			return httpapi.Config{}, err
+		}
+	}
+	tokens, err := verifier(p.cfg)
+	if err != nil {
+		return httpapi.Config{}, err
+	}
 	return httpapi.Config{
-		Sender:       cmds.sender,
-		Sink:         cmds.sink,
-		Queries:      queries,
-		DeadLetters:  wk.deadLetters, // the worker's: the role that may receive from the queue
-		AdminToken:   p.cfg.AdminToken,
-		OperationTTL: p.cfg.QueueTTL,
-		MaxInFlight:  p.cfg.MaxInFlight,
-		Ready:        slices.Concat(p.ready, cmds.ready, wk.ready, proj.ready),
-		Live:         p.hub,
-		Lab:          labControls(wk, proj),
-		ListenAddr:   p.listen,
-		Registry:     p.reg,
-		Logger:       p.logger,
+		Sender:        cmds.sender,
+		Sink:          cmds.sink,
+		Queries:       queries,
+		Feed:          feed,
+		DeadLetters:   wk.deadLetters, // the worker's: the role that may receive from the queue
+		Backlog:       cmds.backlog,
+		MaxBacklog:    int64(p.cfg.MaxBacklog),
+		MaxBacklogAge: p.cfg.MaxBacklogAge,
+		Auth:          tokens,
+		Roles:         httpapi.Roles{Send: p.cfg.AuthRoleSend, Read: p.cfg.AuthRoleRead, Admin: p.cfg.AuthRoleAdmin},
+		OperationTTL:  p.cfg.QueueTTL,
+		MaxInFlight:   p.cfg.MaxInFlight,
+		Ready:         slices.Concat(p.ready, cmds.ready, wk.ready, proj.ready),
+		Live:          p.hub,
+		Lab:           labControls(wk, proj),
+		ListenAddr:    p.listen,
+		Registry:      p.reg,
+		Logger:        p.logger,
 	}, nil
 }
 

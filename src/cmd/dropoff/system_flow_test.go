@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/httpapi/apitest"
 )
 
 func TestPutAcceptedThenVisible(t *testing.T) {
@@ -98,6 +101,7 @@ func TestOrderAcrossConcurrentShipments(t *testing.T) {
 func (s *system) watchSessions(t *testing.T) (peak func() int) {
 	var mu sync.Mutex
 	highest, stop, done := 0, make(chan struct{}), make(chan struct{})
+	client := apiClient(t)
 	go func() {
 		defer close(done)
 		for {
@@ -106,7 +110,11 @@ func (s *system) watchSessions(t *testing.T) (peak func() int) {
 				return
 			case <-time.After(2 * time.Millisecond): // the sampling interval
 			}
-			resp, err := http.Get(s.URL + "/metrics")
+			resp, err := client.Get(s.URL + "/metrics")
+			if mismatch := (*apitest.MismatchError)(nil); errors.As(err, &mismatch) {
+				t.Error(err)
+				return
+			}
 			if err != nil {
 				continue
 			}
@@ -213,5 +221,21 @@ func TestReadYourWrites(t *testing.T) {
 		if got, _ := g.Body["version"].(float64); g.Status != http.StatusOK || got < v {
 			t.Fatalf("operation %s Succeeded at version %v, but GET shows HTTP %d version %v", id, v, g.Status, g.Body["version"])
 		}
+	}
+}
+
+// With --mode sync the command API applies each command in the request and
+// answers 200 with the operation as it ended (the baseline the load tool
+// compares against); s.do checks that answer against docs/openapi.yaml too.
+func TestSyncModeAnswersTheOutcome(t *testing.T) {
+	s := startSystem(t, "--mode", "sync")
+	r := s.do(t, "PUT", "/v1/shipments/sync-1", parcel)
+	if r.Status != http.StatusOK || r.Body["status"] != "Succeeded" || r.Body["resourceVersion"] != 1.0 {
+		t.Fatalf("PUT: HTTP %d %v, want 200 Succeeded at version 1", r.Status, r.Body)
+	}
+	r = s.do(t, "PATCH", "/v1/shipments/sync-1", `{"status":"picked_up"}`, "If-Match", `"7"`)
+	failure, _ := r.Body["error"].(map[string]any)
+	if r.Status != http.StatusOK || r.Body["status"] != "Failed" || failure["code"] != "PreconditionFailed" {
+		t.Fatalf("PATCH at a wrong version: HTTP %d %v, want 200 Failed with PreconditionFailed", r.Status, r.Body)
 	}
 }

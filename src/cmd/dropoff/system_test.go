@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropoff-dev/dropoff/src/httpapi/apitest"
 )
 
 // These tests run the whole of Dropoff in-process through run(), exactly as
@@ -111,7 +113,7 @@ func (s *system) do(t *testing.T, method, path, body string, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient(t).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -124,6 +126,19 @@ func (s *system) do(t *testing.T, method, path, body string, headers ...string) 
 		}
 	}
 	return r
+}
+
+// apiClient is the client of the tests that talk to a running Dropoff: it
+// checks every response against docs/openapi.yaml, and one that does not
+// match is an error of the request, naming the route, the status and what is
+// wrong.
+func apiClient(t testing.TB) *http.Client {
+	t.Helper()
+	c, err := apitest.Dropoff()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: c.Transport(nil)}
 }
 
 // command sends a command, requires 202, and returns the operation id.
@@ -212,7 +227,7 @@ func TestSlowClientDoesNotHoldShutdown(t *testing.T) {
 
 func fetchMetrics(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	resp, err := apiClient(t).Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,9 @@ import (
 // writeStatements are the write store's prepared statements.
 type writeStatements struct {
 	// The change feed's reads, on the read pool (feed.go).
-	readChanges *sql.Stmt
-	head        *sql.Stmt
+	readChanges     *sql.Stmt
+	head            *sql.Stmt
+	nextCommittedAt *sql.Stmt // lag.go
 
 	// writeTx's reads and writes, on the write pool (writetx.go, feed.go).
 	operation        *sql.Stmt
@@ -62,6 +63,8 @@ func prepareWriteStatements(ctx context.Context, db pools) (*writeStatements, er
 		readChanges: p.prepare(db.read, `SELECT position, payload, committed_at FROM changes
 			WHERE position > ? ORDER BY position LIMIT ?`),
 		head: p.prepare(db.read, "SELECT COALESCE(MAX(position), 0) FROM changes"),
+		nextCommittedAt: p.prepare(db.read,
+			"SELECT committed_at FROM changes WHERE position > ? ORDER BY position LIMIT 1"),
 
 		operation: p.prepare(db.write, "SELECT "+operationColumns+" FROM operations WHERE id = ?"),
 		shipment:  p.prepare(db.write, "SELECT "+shipmentColumns+", deleted FROM shipments WHERE id = ?"),

@@ -102,6 +102,7 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 		{&write, cfg.ProjectorName, cfg.ProjectorClientID, projectorWriteGrants},
 		{&read, cfg.ProjectorName, cfg.ProjectorClientID, projectorProjectionGrants},
 		{&read, cfg.QueryName, cfg.QueryClientID, queryProjectionGrants},
+		{&write, cfg.QueryName, cfg.QueryClientID, queryWriteGrants},
 	}
 	for _, s := range steps {
 		stmts, err := userSQL(s.name, s.id, s.grants)
@@ -127,30 +128,37 @@ func initPlans(cfg InitConfig) ([]initPlan, error) {
 // identity with another, its user gets the union.
 var (
 	workerWriteGrants = []tableGrant{
-		{"schema_migrations", []string{"SELECT"}},
-		{"shipments", []string{"SELECT", "INSERT", "UPDATE"}},
-		{"operations", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
-		{"idempotency_keys", []string{"SELECT", "INSERT", "DELETE"}},     // DELETE: retention
-		{"change_feed", []string{"INSERT"}},
+		{table: "schema_migrations", perms: []string{"SELECT"}},
+		{table: "shipments", perms: []string{"SELECT", "INSERT", "UPDATE"}},
+		{table: "operations", perms: []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
+		{table: "idempotency_keys", perms: []string{"SELECT", "INSERT", "DELETE"}},     // DELETE: retention
+		{table: "change_feed", perms: []string{"INSERT"}},
 	}
 	projectorWriteGrants = []tableGrant{
-		{"schema_migrations", []string{"SELECT"}},
-		{"change_feed", []string{"SELECT", "DELETE"}}, // DELETE: retention, below the checkpoint
-		{"feed_identity", []string{"SELECT"}},
+		{table: "schema_migrations", perms: []string{"SELECT"}},
+		{table: "change_feed", perms: []string{"SELECT", "DELETE"}}, // DELETE: retention, below the checkpoint
+		{table: "feed_identity", perms: []string{"SELECT"}},
 	}
 	projectorProjectionGrants = []tableGrant{
-		{"schema_migrations", []string{"SELECT"}},
-		{"shipments", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}},
-		{"history", []string{"SELECT", "INSERT"}},
-		{"operations", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
-		{"projector_state", []string{"SELECT", "UPDATE"}},
+		{table: "schema_migrations", perms: []string{"SELECT"}},
+		{table: "shipments", perms: []string{"SELECT", "INSERT", "UPDATE", "DELETE"}},
+		{table: "history", perms: []string{"SELECT", "INSERT"}},
+		{table: "operations", perms: []string{"SELECT", "INSERT", "UPDATE", "DELETE"}}, // DELETE: retention
+		{table: "projector_state", perms: []string{"SELECT", "UPDATE"}},
+	}
+	// The query API reads how far the feed reaches and when its next entry
+	// committed, to tell the projection's true lag (lag.go): two columns,
+	// none of the commands' data.
+	queryWriteGrants = []tableGrant{
+		{table: "schema_migrations", perms: []string{"SELECT"}},
+		{table: "change_feed", perms: []string{"SELECT"}, columns: []string{"position", "committed_at"}},
 	}
 	queryProjectionGrants = []tableGrant{
-		{"schema_migrations", []string{"SELECT"}},
-		{"shipments", []string{"SELECT"}},
-		{"history", []string{"SELECT"}},
-		{"operations", []string{"SELECT"}},
-		{"projector_state", []string{"SELECT"}},
+		{table: "schema_migrations", perms: []string{"SELECT"}},
+		{table: "shipments", perms: []string{"SELECT"}},
+		{table: "history", perms: []string{"SELECT"}},
+		{table: "operations", perms: []string{"SELECT"}},
+		{table: "projector_state", perms: []string{"SELECT"}},
 	}
 )
 

@@ -103,6 +103,8 @@ var tablePermissions = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE":
 type tableGrant struct {
 	table string
 	perms []string
+	// columns, when set, limits the grant to those columns.
+	columns []string
 }
 
 // grantSQL grants a user permissions on one table of the dbo schema:
@@ -125,7 +127,17 @@ func grantSQL(name string, g tableGrant) (string, error) {
 			return "", fmt.Errorf("sqlserver: grant on %s: permission %q is not one of SELECT, INSERT, UPDATE, DELETE", g.table, p)
 		}
 	}
-	return fmt.Sprintf("GRANT %s ON OBJECT::[dbo].%s TO %s;", strings.Join(g.perms, ", "), table, user), nil
+	cols := ""
+	if len(g.columns) > 0 {
+		quoted := make([]string, len(g.columns))
+		for i, c := range g.columns {
+			if quoted[i], err = quoteName(c); err != nil {
+				return "", err
+			}
+		}
+		cols = " (" + strings.Join(quoted, ", ") + ")"
+	}
+	return fmt.Sprintf("GRANT %s ON OBJECT::[dbo].%s%s TO %s;", strings.Join(g.perms, ", "), table, cols, user), nil
 }
 
 // revokeSchemaSQL takes back schema-wide table permissions, which earlier

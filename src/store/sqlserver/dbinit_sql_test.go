@@ -165,25 +165,28 @@ func TestCreateUserSQLRejects(t *testing.T) {
 }
 
 func TestGrantSQL(t *testing.T) {
-	got, err := grantSQL("id-projector", tableGrant{"shipments", []string{"SELECT", "INSERT", "UPDATE", "DELETE"}})
+	got, err := grantSQL("id-projector", tableGrant{table: "shipments", perms: []string{"SELECT", "INSERT", "UPDATE", "DELETE"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "GRANT SELECT, INSERT, UPDATE, DELETE ON OBJECT::[dbo].[shipments] TO [id-projector];"; got != want {
 		t.Errorf("grantSQL = %q, want %q", got, want)
 	}
-	if got, _ := grantSQL("q]", tableGrant{"a]b", []string{"SELECT"}}); got != "GRANT SELECT ON OBJECT::[dbo].[a]]b] TO [q]]];" {
+	if got, _ := grantSQL("q", tableGrant{table: "t", perms: []string{"SELECT"}, columns: []string{"a", "b]"}}); got != "GRANT SELECT ON OBJECT::[dbo].[t] ([a], [b]]]) TO [q];" {
+		t.Errorf("column grant = %q", got)
+	}
+	if got, _ := grantSQL("q]", tableGrant{table: "a]b", perms: []string{"SELECT"}}); got != "GRANT SELECT ON OBJECT::[dbo].[a]]b] TO [q]]];" {
 		t.Errorf("grantSQL(q], a]b) = %q", got)
 	}
 	for _, perms := range [][]string{nil, {"CONTROL"}, {"SELECT", "ALTER"}, {"SELECT ON SCHEMA::dbo TO public; --"}, {"select"}} {
-		if got, err := grantSQL("x", tableGrant{"shipments", perms}); err == nil {
+		if got, err := grantSQL("x", tableGrant{table: "shipments", perms: perms}); err == nil {
 			t.Errorf("grantSQL(x, %q) = %q, want an error", perms, got)
 		}
 	}
-	if got, err := grantSQL("", tableGrant{"shipments", []string{"SELECT"}}); err == nil {
+	if got, err := grantSQL("", tableGrant{table: "shipments", perms: []string{"SELECT"}}); err == nil {
 		t.Errorf("grantSQL(\"\") = %q, want an error", got)
 	}
-	if got, err := grantSQL("x", tableGrant{"", []string{"SELECT"}}); err == nil {
+	if got, err := grantSQL("x", tableGrant{table: "", perms: []string{"SELECT"}}); err == nil {
 		t.Errorf("grantSQL on no table = %q, want an error", got)
 	}
 }

@@ -81,6 +81,7 @@ func TestGrantsCoverEveryStatement(t *testing.T) {
 		{"projector (write database)", []string{"feed.go", "trim_feed.go"}, projectorWriteGrants},
 		{"projector (projection database)", []string{"projection.go", "trim_projection.go"}, projectorProjectionGrants},
 		{"query API (projection database)", []string{"queries.go"}, queryProjectionGrants},
+		{"query API (write database)", []string{"lag.go"}, queryWriteGrants},
 	}
 	// The administrator's: migrations, dbinit, test databases. Every role
 	// also runs checkSchema (in migrate.go), which reads schema_migrations.

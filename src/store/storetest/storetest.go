@@ -10,6 +10,7 @@ import (
 type WriteDB interface {
 	store.WriteStore
 	store.Feed
+	store.FeedLag
 }
 
 // ProjectionDB is a projection database.
@@ -38,6 +39,7 @@ func RunWriteStore(t *testing.T, open func(t *testing.T) WriteDB) {
 		{"ShipmentsListsLiveInIDOrder", testWriteShipmentsListing},
 		{"FeedOrderAndPaging", testFeedOrderAndPaging},
 		{"FeedOutOfOrderCommits", testFeedOutOfOrderCommits},
+		{"FeedLag", testFeedLag},
 		{"FeedIdentity", func(t *testing.T, db WriteDB) { testFeedIdentity(t, db, open(t)) }},
 		{"TrimFeed", testTrimFeed},
 		{"TrimOperations", testTrimOperations},
