@@ -103,6 +103,8 @@ func TestLivePageInABrowser(t *testing.T) {
 	step("open the shipment's history, one click away", chromedp.Click(chromedp.CSS(`tr[data-shipment="browser-1"] a`)),
 		chromedp.WaitVisible(`//aside[@id="detail"]//h3[contains(., "/v1/shipments/browser-1/history → 200")]`))
 	shot(t, ctx, "shipment-history")
+	step("and its operation, one more click", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#detail-body a[title="operation %s"]`, op))),
+		chromedp.WaitVisible(fmt.Sprintf(`//aside[@id="detail"]//h3[contains(., "/v1/operations/%s → 200")]`, op)))
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the page reported problems in its console:\n%s", strings.Join(p, "\n"))
 	}
