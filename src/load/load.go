@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -69,6 +70,10 @@ type Config struct {
 	Seed  uint64
 	// Client sends the requests (nil: one sized for Concurrency).
 	Client *http.Client
+	// Token, when set, is sent as a bearer token with every request: a
+	// Dropoff that checks tokens needs one holding Commands.Send and
+	// Data.Read.
+	Token string
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -118,7 +123,24 @@ func (cfg Config) withDefaults() (Config, error) {
 		t.MaxIdleConnsPerHost = cfg.Concurrency + 2*cfg.Watchers + 8
 		cfg.Client = &http.Client{Transport: t, Timeout: 30 * time.Second}
 	}
+	if cfg.Token != "" {
+		c := *cfg.Client
+		c.Transport = bearer{token: cfg.Token, next: cmp.Or[http.RoundTripper](c.Transport, http.DefaultTransport)}
+		cfg.Client = &c
+	}
 	return cfg, nil
+}
+
+// bearer adds Authorization: Bearer to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // runner is one run's state, shared by its goroutines.

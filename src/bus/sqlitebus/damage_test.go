@@ -64,3 +64,39 @@ func damage(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// Damage that appears while the queue runs fails its readiness check, naming
+// the file, and for good: before, the queue answered ready while every send
+// failed with "database disk image is malformed".
+func TestDamageAtRunTimeFailsReadiness(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q, err := sqlitebus.Open(path, sqlitebus.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	body := strings.Repeat("x", 3000)
+	var msgs []bus.Message
+	for i := range 200 {
+		msgs = append(msgs, msg(fmt.Sprintf("s-%d", i%7), fmt.Sprintf("m-%d", i), body))
+	}
+	if err := q.Send(t.Context(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.PingSend(t.Context()); err != nil {
+		t.Fatalf("ping of a sound queue: %v", err)
+	}
+	if err := sqlitebus.CheckpointForTest(q); err != nil {
+		t.Fatal(err)
+	}
+	damage(t, path)
+	sqlitebus.ExpireIntactCheck(q)
+	err = q.PingSend(t.Context())
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("ping of a queue damaged at run time: %v; want the file named and said to be damaged", err)
+	}
+	// It stays failed: the next check does not need another quick_check.
+	if err := q.PingReceive(t.Context()); err == nil {
+		t.Error("a damaged queue answered ready again")
+	}
+}

@@ -106,6 +106,11 @@ type Queue struct {
 	closed  bool
 	wg      sync.WaitGroup // the sessions' renewal goroutines
 	commits atomic.Int64
+
+	path     string
+	damaged  atomic.Pointer[error] // set once the file is found damaged (damage.go)
+	intactMu sync.Mutex
+	intactAt time.Time // when quick_check last passed
 }
 
 // Open opens (creating if needed) the queue stored in the SQLite file at
@@ -127,7 +132,7 @@ func Open(path string, cfg Config) (*Queue, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
-	q := &Queue{cfg: cfg, db: db, metrics: m, notify: newNotifier()}
+	q := &Queue{cfg: cfg, db: db, metrics: m, notify: newNotifier(), path: path, intactAt: time.Now()}
 	err = q.init(context.Background())
 	if err == nil {
 		err = q.startWriter()
@@ -159,8 +164,10 @@ var errDamaged = errors.New("the file is damaged; restore it from a backup, or m
 // that a damaged queue fails to open, naming the file, rather than opening,
 // answering ready, and failing every send. A queue's file stays small (its
 // messages leave it, and compact gives the pages back), so this is quick.
-func checkIntact(db *sql.DB) error {
-	rows, err := db.QueryContext(context.Background(), "PRAGMA quick_check(3)")
+func checkIntact(db *sql.DB) error { return checkIntactContext(context.Background(), db) }
+
+func checkIntactContext(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(3)")
 	if err != nil {
 		return fmt.Errorf("%w: %w", errDamaged, err)
 	}
@@ -290,9 +297,9 @@ func (q *Queue) ping(ctx context.Context) error {
 	}
 	var n int
 	if err := q.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
-		return fmt.Errorf("sqlitebus: ping: %w", err)
+		return q.noteDamage(fmt.Errorf("sqlitebus: ping: %w", err))
 	}
-	return nil
+	return q.checkDamage(ctx)
 }
 
 // Commits returns how many write transactions this Queue has committed. Each

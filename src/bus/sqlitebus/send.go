@@ -44,7 +44,7 @@ func (q *Queue) Send(ctx context.Context, msgs ...bus.Message) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlitebus: send %d messages: %w", len(out), err)
+		return q.noteDamage(fmt.Errorf("sqlitebus: send %d messages: %w", len(out), err))
 	}
 	return nil
 }

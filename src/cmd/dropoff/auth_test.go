@@ -133,3 +133,21 @@ func TestAuthSettings(t *testing.T) {
 		t.Errorf("authConfig = %+v, %v", cfg, on)
 	}
 }
+
+// TestLoadSendsTheToken: the load tool drives a Dropoff that checks tokens
+// with DROPOFF_TOKEN, and verifies the run (which reads as well as sends).
+func TestLoadSendsTheToken(t *testing.T) {
+	is := authtest.NewIssuer(t)
+	s := startSystem(t, "--auth-issuer", is.URL, "--auth-jwks-url", is.JWKS, "--auth-audience", authtest.Audience)
+	args := []string{"load", "--target", s.URL, "--duration", "1s", "--rate", "50", "--shipments", "10", "--drain-timeout", "20s"}
+	env := map[string]string{"DROPOFF_TOKEN": is.Token(auth.RoleSend, auth.RoleRead)}
+	var out strings.Builder
+	if err := run(t.Context(), args, func(k string) string { return env[k] }, &out, &out); err != nil {
+		t.Fatalf("dropoff load with a token: %v\n%s", err, &out)
+	}
+	out.Reset()
+	args = append(args, "--drain-timeout", "1s") // nothing is accepted, nothing to wait for
+	if err := run(t.Context(), args, func(string) string { return "" }, &out, &out); err == nil {
+		t.Errorf("dropoff load without a token against a Dropoff that checks them: no error\n%s", &out)
+	}
+}

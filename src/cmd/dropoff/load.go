@@ -76,6 +76,9 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	if isTerminal(stdout) {
 		f.cfg.Progress = stdout
 	}
+	// A token for a Dropoff that checks them, from the environment only: a
+	// flag's value would show in the process list.
+	f.cfg.Token = getenv("DROPOFF_TOKEN")
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {

@@ -11,13 +11,15 @@ import (
 )
 
 // SQLite result codes that mean "not now": another process holds the file's
-// lock past the busy timeout, the disk is full, or the file could not be read
+// lock past the busy timeout, the disk is full or read-only (remounted so
+// after an error, or its permissions changed), or the file could not be read
 // or written for a moment (an I/O error, say on a network drive). Each leaves
 // the transaction rolled back, and trying again later may succeed.
 var passingCodes = []int{
 	sqlite3.SQLITE_BUSY,
 	sqlite3.SQLITE_LOCKED,
 	sqlite3.SQLITE_FULL,
+	sqlite3.SQLITE_READONLY,
 	sqlite3.SQLITE_IOERR,
 	sqlite3.SQLITE_CANTOPEN,
 	sqlite3.SQLITE_PROTOCOL,

@@ -72,3 +72,31 @@ func TestFullDatabaseIsUnavailable(t *testing.T) {
 		t.Errorf("classify(%v) = %v, want store.ErrUnavailable", full, err)
 	}
 }
+
+// A database that has become read-only (its file's permissions, a disk
+// remounted read-only) is a failure that may pass: the worker waits it out in
+// place, and its readiness says so, instead of spending the deliveries of
+// every message on it.
+func TestReadOnlyDatabaseIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ro.db")
+	rw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rw.ExecContext(t.Context(), "CREATE TABLE t (n INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	rw.Close()
+	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	_, werr := ro.ExecContext(t.Context(), "INSERT INTO t VALUES (1)")
+	if werr == nil {
+		t.Fatal("a write to a read-only database succeeded")
+	}
+	if err := classify(werr); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("classify(%v) = %v, want store.ErrUnavailable", werr, err)
+	}
+}

@@ -35,6 +35,7 @@ var passingNumbers = []int32{
 	64,           // connection broken (a network error), during a failover
 	233,          // no process on the other end of the pipe
 	1222,         // lock request timed out
+	3906,         // the database is read-only: a geo-failover's old primary, or set so by an operator
 	4060,         // cannot open the database (during a failover or reconfiguration)
 	4221,         // login to a read-secondary failed: it is catching up
 	10053,        // connection aborted by the host

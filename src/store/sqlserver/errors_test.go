@@ -43,6 +43,7 @@ func TestClassify(t *testing.T) {
 		{"not a SQL Server error", plain, false, false},
 		{"database not currently available (failover)", sqlError(40613), false, true},
 		{"reconfiguration", sqlError(40197), false, true},
+		{"read-only database", sqlError(3906, 3621), false, true},
 		{"cannot open the database", fmt.Errorf("begin: %w", sqlError(4060)), false, true},
 		{"resource limit reached", sqlError(10928), false, true},
 		{"serverless database resuming", sqlError(42108), false, true},
