@@ -45,6 +45,9 @@ param workerMinReplicas int = 1
 @description('Fewest replicas of each API: 0 costs nothing at rest, at the price of a cold start for the first request.')
 param apiMinReplicas int = 1
 
+@description('OTLP endpoint every app sends its traces to (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. an OpenTelemetry Collector\'s http://<app>:4318; empty: no traces exported (docs/observability.md).')
+param otlpEndpoint string = ''
+
 // Who may call the APIs (docs/deploy.md, Authentication): bearer tokens that
 // Microsoft Entra ID issues for the Dropoff API's app registration, carrying
 // its app roles. Bicep cannot create an app registration; create it once and
@@ -91,6 +94,7 @@ module resources './resources.bicep' = {
     workerMinReplicas: workerMinReplicas
     workerMaxReplicas: workerMaxReplicas
     apiMinReplicas: apiMinReplicas
+    otlpEndpoint: otlpEndpoint
     auth: {
       tenantId: authTenantId
       clientId: authClientId

@@ -31,6 +31,9 @@ param workerMinReplicas int
 param workerMaxReplicas int
 param apiMinReplicas int
 
+@description('OTLP endpoint of the apps\' traces; empty: none (modules/app.bicep).')
+param otlpEndpoint string
+
 @description('Token checking for the APIs: tenantId, clientId (the API app registration; empty: none), allowAnonymous, and roles {send, read, admin}.')
 param auth object
 
@@ -167,6 +170,7 @@ module commandApi './modules/app.bicep' = {
     external: true
     minReplicas: apiMinReplicas
     maxReplicas: 10
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -193,6 +197,7 @@ module queryApi './modules/app.bicep' = {
     external: true
     minReplicas: apiMinReplicas
     maxReplicas: 10
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -246,6 +251,7 @@ module worker './modules/app.bicep' = {
     terminationGracePeriodSeconds: 60
     cpu: '0.5'
     memory: '1Gi'
+    otlpEndpoint: otlpEndpoint
   }
 }
 
@@ -271,6 +277,7 @@ module projector './modules/app.bicep' = {
     external: false
     minReplicas: 1
     maxReplicas: 1
+    otlpEndpoint: otlpEndpoint
   }
 }
 

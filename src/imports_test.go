@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"load":            {"shipment", "command", "backoff"},
 	"retention":       {"defaults"},
 	"groupcommit":     {}, // imported by the two SQLite adapters only
+	"telemetry":       {}, // imported by cmd/dropoff only; the roles take OpenTelemetry's own interfaces
 	"simulate":        {"bus", "store"},
 	"baseline":        {"worker", "httpapi", "store", "command", "operation"},
 }

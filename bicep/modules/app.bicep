@@ -34,6 +34,9 @@ param terminationGracePeriodSeconds int = 30
 param cpu string = '0.25'
 param memory string = '0.5Gi'
 
+@description('OTLP endpoint the app sends its traces to (OTEL_EXPORTER_OTLP_ENDPOINT); empty: the variable is not set, so nothing is exported, unless the environment\'s managed OpenTelemetry agent sets it.')
+param otlpEndpoint string = ''
+
 // azd replaces only the image on deploy; a provision must not put the
 // placeholder back over it.
 resource current 'Microsoft.App/containerApps@2025-01-01' existing = if (exists) {
@@ -44,6 +47,14 @@ var placeholder = 'mcr.microsoft.com/azuredocs/containerapps-helloworld:latest'
 var image = exists ? current!.properties.template.containers[0].image : placeholder
 
 var identities = empty(scalerIdentityId) ? [identityId] : [identityId, scalerIdentityId]
+
+// Tracing (docs/observability.md): spans are named for the app's service.
+// The endpoint is set only when given: an empty value would override the
+// one the Container Apps managed OpenTelemetry agent injects.
+var serviceNameEnv = { name: 'OTEL_SERVICE_NAME', value: 'dropoff-${serviceName}' }
+var tracingEnv = empty(otlpEndpoint)
+  ? [serviceNameEnv]
+  : [serviceNameEnv, { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: otlpEndpoint }]
 
 resource app 'Microsoft.App/containerApps@2025-01-01' = {
   name: name
@@ -79,7 +90,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
           name: serviceName
           image: image
           args: args
-          env: env
+          env: concat(env, tracingEnv)
           resources: {
             cpu: json(cpu)
             memory: memory

@@ -24,6 +24,7 @@ const (
 	PropOperationID    = "operationId"
 	PropAcceptedAt     = "acceptedAt"
 	PropTraceparent    = "traceparent"
+	PropTracestate     = "tracestate"
 	PropDiagnosticID   = "Diagnostic-Id"
 	PropIfMatch        = "ifMatch"
 	PropIdempotencyKey = "idempotencyKey"
@@ -50,8 +51,11 @@ type Command struct {
 	IfMatch int64
 	// IdempotencyKey is the hex SHA-256 of the client's Idempotency-Key, or "".
 	IdempotencyKey string
-	Traceparent    string
-	AcceptedAt     time.Time
+	// Traceparent and Tracestate are the W3C trace context of the send
+	// (https://www.w3.org/TR/trace-context/): the worker's span is its child.
+	Traceparent string
+	Tracestate  string
+	AcceptedAt  time.Time
 }
 
 // body returns the JSON payload of c: "{}" for a kind without one.
@@ -111,7 +115,10 @@ func (c Command) Message() (bus.Message, error) {
 	}
 	if c.Traceparent != "" {
 		props[PropTraceparent] = c.Traceparent
-		props[PropDiagnosticID] = c.Traceparent
+		props[PropDiagnosticID] = c.Traceparent // the Service Bus SDKs' name for it
+	}
+	if c.Tracestate != "" {
+		props[PropTracestate] = c.Tracestate
 	}
 	if c.IfMatch != 0 {
 		props[PropIfMatch] = strconv.FormatInt(c.IfMatch, 10)

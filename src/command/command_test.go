@@ -24,6 +24,7 @@ func sample(t *testing.T, kind Kind) Command {
 	c := Command{OperationID: id, ShipmentID: "s-1", Kind: kind, IfMatch: 3,
 		IdempotencyKey: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		Traceparent:    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		Tracestate:     "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
 		AcceptedAt:     time.Date(2026, 11, 28, 9, 0, 0, 123456789, time.UTC)}
 	switch kind {
 	case KindUpsert:
@@ -45,7 +46,8 @@ func TestRoundTrip(t *testing.T) {
 			if m.ID != c.OperationID || m.SessionID != c.ShipmentID || m.Subject != string(kind) || m.ContentType != ContentType {
 				t.Errorf("message envelope = %+v", m)
 			}
-			if m.Properties[PropTraceparent] == "" || m.Properties[PropDiagnosticID] != m.Properties[PropTraceparent] {
+			if m.Properties[PropTraceparent] != c.Traceparent || m.Properties[PropDiagnosticID] != c.Traceparent ||
+				m.Properties[PropTracestate] != c.Tracestate {
 				t.Errorf("trace context properties = %v", m.Properties)
 			}
 			got, err := Decode(m)

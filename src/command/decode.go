@@ -88,7 +88,7 @@ func decodeProperties(c *Command, props map[string]string) error {
 		}
 		c.IdempotencyKey = v
 	}
-	c.Traceparent = props[PropTraceparent]
+	c.Traceparent, c.Tracestate = props[PropTraceparent], props[PropTracestate]
 	return nil
 }
 

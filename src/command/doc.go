@@ -13,7 +13,9 @@
 //	Subject     = kind: shipment.upsert | shipment.patch | shipment.delete
 //	ContentType = application/json
 //	properties  = schemaVersion, operationId, acceptedAt, traceparent and
-//	              Diagnostic-Id (W3C trace context), ifMatch where given,
+//	              Diagnostic-Id (W3C trace context of the send, the same
+//	              value under both names), tracestate where there is one,
+//	              ifMatch where given,
 //	              idempotencyKey (the key's SHA-256) where given,
 //	              shipmentId (the shipment; a message without it is for
 //	              the shipment its session names)

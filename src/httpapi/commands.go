@@ -100,8 +100,8 @@ func payload(c *gin.Context, spec command.Spec) (command.Payload, error) {
 }
 
 // newCommand reads what every command has: the shipment id from the path,
-// If-Match, Idempotency-Key and traceparent from the headers; then the
-// kind's payload.
+// If-Match and Idempotency-Key from the headers; then the kind's payload.
+// (The caller's traceparent is the request span's parent: see tracing.go.)
 func (h *commands) newCommand(c *gin.Context, spec command.Spec) (command.Command, error) {
 	cmd := command.Command{Kind: spec.Kind, ShipmentID: c.Param("id")}
 	if err := shipment.ValidateID(cmd.ShipmentID); err != nil {
@@ -114,7 +114,6 @@ func (h *commands) newCommand(c *gin.Context, spec command.Spec) (command.Comman
 	if cmd.IdempotencyKey, err = parseIdempotencyKey(c.Request.Header); err != nil {
 		return cmd, err
 	}
-	cmd.Traceparent = traceparent(c.Request.Header)
 	cmd.Payload, err = payload(c, spec)
 	return cmd, err
 }

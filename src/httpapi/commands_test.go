@@ -187,23 +187,6 @@ func TestCommandAccepted(t *testing.T) {
 	}
 }
 
-// TestCommandTraceparent checks a missing or malformed traceparent is
-// replaced by a fresh, well-formed one.
-func TestCommandTraceparent(t *testing.T) {
-	for _, in := range []string{"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"} {
-		h := newHarness(t)
-		w := h.do(t, req{method: "DELETE", target: "/v1/shipments/s1", header: map[string]string{"Traceparent": in}})
-		if w.Code != http.StatusAccepted {
-			t.Fatalf("traceparent %q: status: got %d, want 202", in, w.Code)
-		}
-		got := h.sender.sent()[0].Properties[command.PropTraceparent]
-		if got == in || !validTraceparent(got) {
-			t.Errorf("traceparent %q: got %q, want a fresh valid one", in, got)
-		}
-	}
-}
-
 // TestCommandIdempotencyKey checks the same key and request give the same
 // operation, and the same key with another request a different one.
 func TestCommandIdempotencyKey(t *testing.T) {

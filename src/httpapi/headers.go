@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -63,40 +62,6 @@ func parseIdempotencyKey(h http.Header) (string, error) {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// traceparent returns the request's W3C traceparent when it is well formed
-// (version 00), or starts a new trace. The command API records no span of its
-// own, so the worker's work becomes a direct child of the caller's span.
-func traceparent(h http.Header) string {
-	if v := h.Values("Traceparent"); len(v) == 1 && validTraceparent(v[0]) {
-		return v[0]
-	}
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
-	b[0] |= 1              // an all-zero trace id or span id is invalid
-	b[16] |= 1
-	return "00-" + hex.EncodeToString(b[:16]) + "-" + hex.EncodeToString(b[16:]) + "-01"
-}
-
-// validTraceparent checks "00-<32 hex>-<16 hex>-<2 hex>", lower-case, with
-// neither id all zeros (W3C Trace Context, level 1).
-func validTraceparent(s string) bool {
-	if len(s) != 55 || s[:3] != "00-" || s[35] != '-' || s[52] != '-' {
-		return false
-	}
-	traceID, spanID, flags := s[3:35], s[36:52], s[53:]
-	return lowerHex(traceID) && lowerHex(spanID) && lowerHex(flags) &&
-		strings.Trim(traceID, "0") != "" && strings.Trim(spanID, "0") != ""
-}
-
-func lowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // noneMatch reports whether If-None-Match matches tag. It uses the weak

@@ -13,6 +13,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/dropoff-dev/dropoff/src/auth"
 	"github.com/dropoff-dev/dropoff/src/bus"
@@ -81,6 +84,17 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger logs one line per request (nil: discard).
 	Logger *slog.Logger
+	// TracerProvider starts a span for every request and every send to the
+	// queue (nil: none); Propagator reads the caller's trace context from the
+	// request and writes the send's into the message (nil: W3C trace context).
+	// RequestDetail records each request's span with the HTTP semantic
+	// conventions (otelhttp), work done for every request whether or not its
+	// span is sampled; without it (a process that exports nothing) a request
+	// only continues or starts its trace, so that its log lines and its
+	// message still carry the ids (tracing.go).
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
+	RequestDetail  bool
 	// Now is the clock (nil: time.Now); NewID makes operation ids (nil:
 	// operation.NewID).
 	Now   func() time.Time
@@ -121,6 +135,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = noop.NewTracerProvider()
+	}
+	if cfg.Propagator == nil {
+		cfg.Propagator = propagation.TraceContext{}
+	}
 	if cfg.NewID == nil {
 		cfg.NewID = operation.NewID
 	}
@@ -158,7 +178,7 @@ func New(cfg Config) (http.Handler, error) {
 	// encoded slash (a%2Fb) reaches the handler and gets a 400 naming the id.
 	e.UseRawPath, e.UnescapePathValues = true, true
 	e.ForwardedByClientIP = false // nothing here trusts X-Forwarded-For
-	e.Use(observe(cfg.Logger, m), recoverer(cfg.Logger), limit(cfg.MaxInFlight))
+	e.Use(routeSpan, observe(cfg.Logger, m), recoverer(cfg.Logger), limit(cfg.MaxInFlight))
 	e.NoRoute(routeNotFound)
 	e.NoMethod(methodNotAllowed)
 
@@ -168,7 +188,8 @@ func New(cfg Config) (http.Handler, error) {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	}
 	if cfg.Sink == nil && cfg.Sender != nil {
-		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL}
+		cfg.Sink = queueSink{sender: cfg.Sender, ttl: cfg.OperationTTL,
+			tracer: cfg.TracerProvider.Tracer(instrumentation), propagator: cfg.Propagator}
 	}
 	if cfg.Sink != nil {
 		var shed *shedder
@@ -184,7 +205,7 @@ func New(cfg Config) (http.Handler, error) {
 		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
 	}
 	livePage(e, cfg)
-	return headAsGet{e}, nil
+	return newTraced(headAsGet{e}, cfg), nil
 }
 
 // headAsGet answers HEAD wherever GET works (RFC 9110, 9.3.2): a HEAD is

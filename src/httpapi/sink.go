@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
 )
@@ -29,11 +35,27 @@ func Unavailable(what string, err error) error { return unavailable(what, err) }
 // queueSink is Dropoff's command path: the command goes on the queue, for
 // the worker to apply; Accept returns once the queue has stored it.
 type queueSink struct {
-	sender CommandSender
-	ttl    time.Duration
+	sender     CommandSender
+	ttl        time.Duration
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
 }
 
-func (s queueSink) Accept(ctx context.Context, cmd command.Command) (operation.Operation, error) {
+// Accept sends cmd within a producer span, a child of the request's, whose
+// trace context the message carries (traceparent, and Diagnostic-Id for the
+// Service Bus tools): the worker's span is the send's child.
+func (s queueSink) Accept(ctx context.Context, cmd command.Command) (_ operation.Operation, err error) {
+	ctx, span := s.tracer.Start(ctx, "send "+string(cmd.Kind), trace.WithSpanKind(trace.SpanKindProducer))
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() { // attributes cost nothing when nobody records them
+		span.SetAttributes(semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send"),
+			semconv.MessagingMessageID(cmd.OperationID), attribute.String("dropoff.shipment.id", cmd.ShipmentID))
+	}
+	// The propagator writes W3C's header names, which are the message's
+	// property names too (command.Message adds Diagnostic-Id).
+	carrier := propagation.MapCarrier{}
+	s.propagator.Inject(ctx, carrier)
+	cmd.Traceparent, cmd.Tracestate = carrier.Get(command.PropTraceparent), carrier.Get(command.PropTracestate)
 	msg, err := cmd.Message()
 	if err != nil {
 		return operation.Operation{}, fmt.Errorf("encode command: %w", err)
@@ -46,6 +68,15 @@ func (s queueSink) Accept(ctx context.Context, cmd command.Command) (operation.O
 	}
 	return operation.Operation{ID: cmd.OperationID, Kind: string(cmd.Kind), ShipmentID: cmd.ShipmentID,
 		Status: operation.NotStarted, CreatedAt: cmd.AcceptedAt, LastUpdatedAt: cmd.AcceptedAt}, nil
+}
+
+// endSpan ends span, marked failed with err when there is one.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 }
 
 // operationJSON is op as the API shows it.

@@ -20,6 +20,7 @@ type fakeFeed struct {
 	identity string // "" reads as "feed-1"
 	changes  []store.Change
 	readErrs int // fail the next n reads
+	reads    int // ReadChanges calls
 }
 
 func (f *fakeFeed) Identity(ctx context.Context) (string, error) {
@@ -62,6 +63,7 @@ func (f *fakeFeed) positions() []int64 {
 func (f *fakeFeed) ReadChanges(ctx context.Context, after int64, limit int) ([]store.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads++
 	if f.readErrs > 0 {
 		f.readErrs--
 		return nil, errFakeDown

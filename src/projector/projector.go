@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/dropoff-dev/dropoff/src/backoff"
 	"github.com/dropoff-dev/dropoff/src/defaults"
@@ -38,6 +41,11 @@ type Config struct {
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
 	Now        func() time.Time      // nil: time.Now
+	// TracerProvider starts a span for each batch applied (nil: none), linked
+	// to the commands' traces, which Propagator reads (nil: W3C trace
+	// context). See tracing.go.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
 }
 
 // withDefaults fills the zero fields of c (the defaults are in each
@@ -59,6 +67,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = noop.NewTracerProvider()
+	}
+	if c.Propagator == nil {
+		c.Propagator = propagation.TraceContext{}
+	}
 	return c, nil
 }
 
@@ -71,6 +85,7 @@ type Projector struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+	tracer  trace.Tracer
 	// lastOK is when a step last succeeded (unix nanoseconds); lastErr the
 	// error of the last step that failed. Ready reads them.
 	lastOK  atomic.Int64
@@ -91,7 +106,8 @@ func New(feed store.Feed, p store.Projection, cfg Config) (*Projector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new projector: %w", err)
 	}
-	pr := &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m}
+	pr := &Projector{feed: feed, proj: p, cfg: cfg, log: cfg.Logger, metrics: m,
+		tracer: cfg.TracerProvider.Tracer(instrumentation)}
 	pr.lastOK.Store(cfg.Now().UnixNano()) // a start gets StallAfter to make its first step
 	return pr, nil
 }
@@ -208,6 +224,9 @@ func (p *Projector) attach(ctx context.Context) (store.Checkpoint, error) {
 // that lags) does not: its feed ends below the checkpoint, or goes on with
 // other entries at the same positions, and without the check the projector
 // would take those as applied and skip them. It stops instead.
+//
+// A step that applies entries runs in a span (startApply); one that finds
+// none makes no span, so an idle projector traces nothing.
 func (p *Projector) step(ctx context.Context, cp store.Checkpoint) (int, store.Checkpoint, error) {
 	after, limit, verify := cp.Position, p.cfg.BatchSize, cp.Position > 0 && cp.OperationID != ""
 	if verify {
@@ -226,6 +245,14 @@ func (p *Projector) step(ctx context.Context, cp store.Checkpoint) (int, store.C
 	if len(changes) == 0 {
 		return 0, cp, nil
 	}
+	ctx, span := p.startApply(ctx, changes)
+	n, next, err := p.apply(ctx, cp, changes)
+	endSpan(span, err)
+	return n, next, err
+}
+
+// apply applies changes, read after cp, with their checkpoint.
+func (p *Projector) apply(ctx context.Context, cp store.Checkpoint, changes []store.Change) (int, store.Checkpoint, error) {
 	first, last := changes[0], changes[len(changes)-1]
 	// The head is only for Stats and the lag metrics; read it after the batch
 	// so that it is never below the batch's last position.
@@ -239,7 +266,7 @@ func (p *Projector) step(ctx context.Context, cp store.Checkpoint) (int, store.C
 	}
 	p.metrics.applied(changes, head, p.cfg.Now())
 	p.observe(changes)
-	p.log.Debug("changes applied", "from", first.Position, "to", last.Position, "head", head)
+	p.log.DebugContext(ctx, "changes applied", "from", first.Position, "to", last.Position, "head", head)
 	return len(changes), store.Checkpoint{Position: last.Position, OperationID: last.Operation.ID, FeedIdentity: cp.FeedIdentity}, nil
 }
 

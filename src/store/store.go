@@ -72,6 +72,10 @@ type Record struct {
 	Change shipment.ChangeType
 	// IdempotencyKey is remembered when the command carried a key not seen before.
 	IdempotencyKey *IdempotencyKey
+	// Traceparent is the W3C trace context of the transaction that wrote the
+	// record, kept with its feed entry so that the projector's span can link
+	// to the command's trace (docs/observability.md); "" for none.
+	Traceparent string
 }
 
 // Change is one entry of the change feed: what one command left behind.
@@ -82,6 +86,9 @@ type Change struct {
 	Shipment    *shipment.Shipment // nil when the shipment did not change
 	Change      shipment.ChangeType
 	CommittedAt time.Time // the write transaction's clock
+	// Traceparent is Record.Traceparent: "" when the record had none, or was
+	// written before the feed kept it.
+	Traceparent string
 }
 
 // Feed reads the write store's change feed.

@@ -33,12 +33,18 @@ type result struct {
 // (written by Record) commit together or not at all. A business failure is a
 // result, not an error; an error means nothing was kept and the command may be
 // retried.
-func (w *Worker) transact(ctx context.Context, cmd command.Command) (result, error) {
+//
+// It runs in a span of its own, a child of the message's; the feed entry
+// keeps that span's trace context, which the projector links to.
+func (w *Worker) transact(ctx context.Context, cmd command.Command) (_ result, err error) {
+	ctx, span := w.tracer.Start(ctx, "transact "+string(cmd.Kind))
+	defer func() { endSpan(span, err) }()
 	uctx, cancel := w.detached(ctx)
 	defer cancel()
 	now := w.cfg.Now()
 	var res result
-	err := w.store.Update(uctx, func(ctx context.Context, tx store.WriteTx) error {
+	traceparent := w.traceparent(ctx)
+	err = w.store.Update(uctx, func(ctx context.Context, tx store.WriteTx) error {
 		rec, applied, err := Decide(ctx, tx, cmd, now)
 		if err != nil {
 			return err
@@ -47,6 +53,7 @@ func (w *Worker) transact(ctx context.Context, cmd command.Command) (result, err
 			res = result{outcome: outcomeDuplicate}
 			return nil
 		}
+		rec.Traceparent = traceparent
 		if err := tx.Record(ctx, rec); err != nil {
 			return fmt.Errorf("record outcome: %w", err)
 		}

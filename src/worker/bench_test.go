@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 	"github.com/dropoff-dev/dropoff/src/command"
@@ -25,18 +28,28 @@ import (
 // the per-session work (accept, release) counts per command.
 //
 //	go test -run '^$' -bench BenchmarkWorkerSpread -benchtime 1x ./src/worker/
-func BenchmarkWorkerSpread(b *testing.B) {
+func BenchmarkWorkerSpread(b *testing.B) { benchmarkWorkerSpread(b, nil) }
+
+// BenchmarkWorkerSpreadUnsampled is BenchmarkWorkerSpread traced as a
+// process is when no OTLP endpoint is set (package telemetry): every message
+// and transaction gets a span with ids that is never sampled, so nothing is
+// recorded. It must cost no more than no tracing at all.
+func BenchmarkWorkerSpreadUnsampled(b *testing.B) {
+	benchmarkWorkerSpread(b, sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample())))
+}
+
+func benchmarkWorkerSpread(b *testing.B, tp trace.TracerProvider) {
 	const commands = 20000
 	for _, shipments := range []int{200, 2000, 100000} {
 		b.Run(fmt.Sprintf("shipments=%d", shipments), func(b *testing.B) {
 			for range b.N {
-				runBacklog(b, commands, shipments)
+				runBacklog(b, commands, shipments, tp)
 			}
 		})
 	}
 }
 
-func runBacklog(b *testing.B, commands, shipments int) {
+func runBacklog(b *testing.B, commands, shipments int, tp trace.TracerProvider) {
 	b.StopTimer()
 	dir := b.TempDir()
 	q, err := sqlitebus.Open(filepath.Join(dir, "bus.db"), sqlitebus.Config{})
@@ -55,6 +68,7 @@ func runBacklog(b *testing.B, commands, shipments int) {
 	pace := q.Pacing()
 	w, err := worker.New(q, ws, worker.Config{
 		AcceptTimeout: pace.AcceptTimeout, IdleTimeout: pace.IdleTimeout, MaxSessionHold: pace.MaxSessionHold,
+		TracerProvider: tp,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/operation"
@@ -160,7 +162,7 @@ func (s *deadLetterScanner) scan(ctx context.Context, full bool) error {
 // recordDeadLetter records m's operation as Failed/DeadLettered unless it
 // already has an outcome. It reads only the message's envelope, not its body:
 // poison messages land here too.
-func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) error {
+func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) (err error) {
 	id := operationIDOf(m)
 	if kind, _ := operation.ParseID(id); kind == operation.IDInvalid {
 		w.log.Debug("dead letter has no operation id, nothing to record", "sequence", m.SequenceNumber)
@@ -172,8 +174,13 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 		return nil
 	}
 	op := deadLetterOperation(m, id, w.cfg.Now())
+	// In the command's trace, a child of its send, as its processing was;
+	// the feed entry keeps this span's context, as a transaction's.
+	ctx, span := w.startFromMessage(ctx, m, "record dead letter", trace.SpanKindConsumer)
+	defer func() { endSpan(span, err) }()
+	traceparent := w.traceparent(ctx)
 	recorded := false
-	err := w.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
+	err = w.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
 		recorded = false
 		_, found, err := tx.Operation(ctx, id)
 		if err != nil {
@@ -182,7 +189,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 		if found {
 			return nil // it has an outcome already: leave it
 		}
-		if err := tx.Record(ctx, store.Record{Operation: op}); err != nil {
+		if err := tx.Record(ctx, store.Record{Operation: op, Traceparent: traceparent}); err != nil {
 			return fmt.Errorf("record outcome: %w", err)
 		}
 		recorded = true
@@ -194,7 +201,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) e
 	if recorded {
 		w.metrics.deadLettersRecorded.Inc()
 		w.observe(Outcome{Operation: op})
-		w.log.Warn("operation failed: its message was dead-lettered", "operation_id", id,
+		w.log.WarnContext(ctx, "operation failed: its message was dead-lettered", "operation_id", id,
 			"shipment_id", command.ShipmentOf(m.Message), "delivery_count", m.DeliveryCount,
 			"reason", m.DeadLetterReason, "description", m.DeadLetterDescription)
 	}

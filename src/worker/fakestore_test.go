@@ -111,7 +111,7 @@ func (s *fakeStore) commit(r store.Record) {
 	}
 	s.feed = append(s.feed, store.Change{
 		Position: int64(len(s.feed) + 1), Operation: r.Operation, Shipment: sh,
-		Change: r.Change, CommittedAt: time.Now(),
+		Change: r.Change, CommittedAt: time.Now(), Traceparent: r.Traceparent,
 	})
 }
 

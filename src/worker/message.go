@@ -30,9 +30,14 @@ import (
 // (transactInPlace): that spends no delivery. If settling fails the session ends
 // too; the message comes back, and the inbox makes processing it again
 // harmless.
+//
+// All of it runs in the message's consumer span (tracing.go), whose context
+// every log line carries.
 func (w *Worker) process(ctx context.Context, s bus.Session, m *bus.ReceivedMessage) bool {
 	start := time.Now()
 	defer func() { w.metrics.processing.Observe(time.Since(start).Seconds()) }()
+	ctx, span := w.startProcessing(ctx, m)
+	defer span.End()
 
 	cmd, err := decode(m)
 	if err != nil {
@@ -48,11 +53,11 @@ func (w *Worker) process(ctx context.Context, s bus.Session, m *bus.ReceivedMess
 	case errors.Is(err, errShutdown):
 		// Shutdown while waiting out the store: the message was not applied.
 		// Closing the session gives it back with no delivery spent.
-		log.Debug("shutting down during a retry; leaving the message unsettled")
+		log.DebugContext(ctx, "shutting down during a retry; leaving the message unsettled")
 		return false
 	case errors.As(err, &pe):
 		w.metrics.panics.Inc()
-		log.Error("processing the command panicked (a bug): the message is abandoned, and dead-lettered past the max delivery count",
+		log.ErrorContext(ctx, "processing the command panicked (a bug): the message is abandoned, and dead-lettered past the max delivery count",
 			"panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
 	}
 	return w.retry(ctx, s, m, log, err)
@@ -110,7 +115,7 @@ func (w *Worker) transactInPlace(ctx context.Context, cmd command.Command, log *
 			}
 			d := w.backoff(attempt)
 			w.metrics.inPlaceRetries.Inc()
-			log.Warn("write database unavailable; retrying the command in place", "error", err, "attempt", attempt, "backoff", d.String())
+			log.WarnContext(ctx, "write database unavailable; retrying the command in place", "error", err, "attempt", attempt, "backoff", d.String())
 			if !backoff.Sleep(ctx, d) {
 				return result{}, errShutdown
 			}
@@ -150,11 +155,12 @@ func (w *Worker) deadLetter(ctx context.Context, s bus.Session, m *bus.ReceivedM
 	sctx, cancel := w.detached(ctx)
 	defer cancel()
 	if err := s.DeadLetter(sctx, m, de.Reason, de.Description); err != nil {
-		return w.settleFailed(log, "dead-letter", err)
+		return w.settleFailed(ctx, log, "dead-letter", err)
 	}
 	w.metrics.outcome(outcomeDeadLettered)
+	traceOutcome(ctx, outcomeDeadLettered, err)
 	w.observeDeadLetter(m, de)
-	log.Warn("message dead-lettered", "reason", de.Reason, "description", de.Description, "error", err)
+	log.WarnContext(ctx, "message dead-lettered", "reason", de.Reason, "description", de.Description, "error", err)
 	return true
 }
 
@@ -163,14 +169,15 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 	sctx, cancel := w.detached(ctx)
 	defer cancel()
 	if err := s.Complete(sctx, m); err != nil {
-		return w.settleFailed(log, "complete", err)
+		return w.settleFailed(ctx, log, "complete", err)
 	}
 	w.metrics.outcome(res.outcome)
+	traceOutcome(ctx, res.outcome, nil)
 	w.observeApplied(res)
 	if res.op.ID != "" && !res.op.CreatedAt.IsZero() { // not a duplicate: this delivery applied it
 		w.metrics.acceptToApplied.Observe(max(0, w.cfg.Now().Sub(res.op.CreatedAt).Seconds()))
 	}
-	log.Debug("message completed", "outcome", res.outcome, "version", res.op.ResourceVersion)
+	log.DebugContext(ctx, "message completed", "outcome", res.outcome, "version", res.op.ResourceVersion)
 	return true
 }
 
@@ -182,26 +189,27 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 // Closing the session releases them, so they come back after m, in order.
 func (w *Worker) retry(ctx context.Context, s bus.Session, m *bus.ReceivedMessage, log *slog.Logger, cause error) bool {
 	d := w.backoff(m.DeliveryCount)
-	log.Warn("command failed, abandoning it for a retry", "error", cause, "backoff", d)
+	log.WarnContext(ctx, "command failed, abandoning it for a retry", "error", cause, "backoff", d)
 	backoff.Sleep(ctx, d)
 	sctx, cancel := w.detached(ctx)
 	defer cancel()
 	if err := s.Abandon(sctx, m); err != nil {
-		return w.settleFailed(log, "abandon", err)
+		return w.settleFailed(ctx, log, "abandon", err)
 	}
 	w.metrics.outcome(outcomeRetried)
+	traceOutcome(ctx, outcomeRetried, cause)
 	return false
 }
 
 // settleFailed logs a failed settlement and ends the session. With
 // bus.ErrLockLost another receiver may already hold the session: nothing more
 // may be settled on this one.
-func (w *Worker) settleFailed(log *slog.Logger, action string, err error) bool {
+func (w *Worker) settleFailed(ctx context.Context, log *slog.Logger, action string, err error) bool {
 	if errors.Is(err, bus.ErrLockLost) {
-		log.Warn("session lock lost; the message will be delivered again", "action", action, "error", err)
+		log.WarnContext(ctx, "session lock lost; the message will be delivered again", "action", action, "error", err)
 		return false
 	}
-	log.Warn("settle message failed; releasing the session", "action", action, "error", err)
+	log.WarnContext(ctx, "settle message failed; releasing the session", "action", action, "error", err)
 	return false
 }
 

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dropoff-dev/dropoff/src/backoff"
@@ -69,6 +72,11 @@ type Config struct {
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
 	Now        func() time.Time      // nil: time.Now
+	// TracerProvider starts a span for each message processed and each
+	// transaction (nil: none); Propagator reads the trace context a message
+	// carries (nil: W3C trace context). See tracing.go.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
 }
 
 // withDefaults fills the zero fields of c (the defaults are in each
@@ -96,6 +104,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = noop.NewTracerProvider()
+	}
+	if c.Propagator == nil {
+		c.Propagator = propagation.TraceContext{}
+	}
 	return c, nil
 }
 
@@ -108,6 +122,7 @@ type Worker struct {
 	log      *slog.Logger
 	metrics  *metrics
 	breaker  *breaker
+	tracer   trace.Tracer
 }
 
 // New returns a Worker that takes sessions from r and applies their commands
@@ -132,7 +147,8 @@ func New(r bus.Receiver, ws store.WriteStore, cfg Config) (*Worker, error) {
 			m.storeDown.Set(0)
 		}
 	}
-	return &Worker{receiver: r, store: ws, cfg: cfg, log: cfg.Logger, metrics: m, breaker: b}, nil
+	return &Worker{receiver: r, store: ws, cfg: cfg, log: cfg.Logger, metrics: m, breaker: b,
+		tracer: cfg.TracerProvider.Tracer(instrumentation)}, nil
 }
 
 // Ready reports whether the worker can apply commands: nil unless the write

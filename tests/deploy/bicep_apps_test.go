@@ -211,3 +211,50 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Every app is told where its traces go by one parameter, empty by default,
+// and names its spans for its service. An empty endpoint sets no variable at
+// all: an empty OTEL_EXPORTER_OTLP_ENDPOINT would hide the one the Container
+// Apps managed OpenTelemetry agent injects (docs/observability.md).
+func TestBicepAppsTracing(t *testing.T) {
+	ts := loadTemplates(t)
+	if p := ts.file(t, "main.bicep").Param("otlpEndpoint"); p == nil || p.Default != bicep.String("") {
+		t.Errorf("main.bicep otlpEndpoint = %+v, want a parameter defaulting to '' (no export)", p)
+	}
+	for _, m := range ts.calls(t, "modules/app.bicep") {
+		svc, _ := str(m.Param("serviceName"))
+		if refRoot(m.Param("otlpEndpoint")) != "otlpEndpoint" {
+			t.Errorf("%s: %s otlpEndpoint = %v, want the otlpEndpoint parameter", m.Pos, svc, m.Param("otlpEndpoint"))
+		}
+	}
+	f := ts.file(t, "modules/app.bicep")
+	app := only(t, f, "Microsoft.App/containerApps")
+	if env := get(app.Body, "properties.template.containers.0.env"); exprText(env) != "concat(env, tracingEnv)" {
+		t.Errorf("container env = %s, want concat(env, tracingEnv)", exprText(env))
+	}
+	name, _ := f.Var("serviceNameEnv").Value.(*bicep.Object)
+	if n, _ := str(get(name, "name")); n != "OTEL_SERVICE_NAME" {
+		t.Errorf("serviceNameEnv = %#v, want OTEL_SERVICE_NAME", name)
+	}
+	if v, ok := get(name, "value").(*bicep.Interp); !ok || v.Raw != "dropoff-${serviceName}" {
+		t.Errorf("OTEL_SERVICE_NAME = %#v, want 'dropoff-${serviceName}', the default the binary uses too", get(name, "value"))
+	}
+	e, _ := f.Var("tracingEnv").Value.(*bicep.Expr)
+	if e == nil {
+		t.Fatal("app.bicep has no tracingEnv expression")
+	}
+	cond, without, with, ok := e.Ternary()
+	if !ok || exprText(cond) != "empty(otlpEndpoint)" {
+		t.Fatalf("tracingEnv = %s, want empty(otlpEndpoint) ? … : …", exprText(e))
+	}
+	if a, _ := without.(*bicep.Array); a == nil || len(a.Items) != 1 {
+		t.Errorf("tracingEnv without an endpoint = %#v, want [serviceNameEnv] alone", without)
+	}
+	a, _ := with.(*bicep.Array)
+	if a == nil || len(a.Items) != 2 {
+		t.Fatalf("tracingEnv with an endpoint = %#v, want serviceNameEnv and the endpoint", with)
+	}
+	if n, _ := str(get(a.Items[1], "name")); n != "OTEL_EXPORTER_OTLP_ENDPOINT" || refRoot(get(a.Items[1], "value")) != "otlpEndpoint" {
+		t.Errorf("tracingEnv's second entry = %#v, want OTEL_EXPORTER_OTLP_ENDPOINT = otlpEndpoint", a.Items[1])
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) Queue, opts Options) {
 		run  func(t *testing.T)
 	}{
 		{"RoundTripKeepsEveryField", s.testRoundTrip},
+		{"TraceContextTravelsWithTheMessage", s.testTraceContext},
 		{"FIFOWithinSessionsUnderConcurrentReceivers", s.testFIFO},
 		{"OneReceiverPerSession", s.testExclusive},
 		{"ExpiredLockRedelivers", s.testLockExpiry},

@@ -260,3 +260,41 @@ func assertNotAccepted(t *testing.T, q Queue, sid string, d time.Duration) {
 		others = append(others, ss)
 	}
 }
+
+// testTraceContext: the W3C trace context a sender puts in the application
+// properties (traceparent, tracestate with its list syntax, and Diagnostic-Id,
+// the name Azure's tooling reads) reaches the receiver as it was sent, and
+// stays with the message through the dead-letter queue and a resubmit, so the
+// worker's span is the sender's child whichever way the message came.
+func (s suite) testTraceContext(t *testing.T) {
+	q := s.open(t)
+	n := newNames(t)
+	sid := n.session("trace")
+	sent := n.message(sid, "traced")
+	trace := map[string]string{
+		"traceparent":   "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"tracestate":    "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+		"Diagnostic-Id": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	}
+	for k, v := range trace {
+		sent.Properties[k] = v
+	}
+	check := func(where string, got map[string]string) {
+		t.Helper()
+		if diff := cmp.Diff(sent.Properties, got); diff != "" {
+			t.Errorf("%s: properties differ (-sent +got):\n%s", where, diff)
+		}
+	}
+	dl := deadLetterAll(t, q, sent)[0] // received, then dead-lettered
+	check("dead letter", dl.Properties)
+	ctx, cancel := context.WithTimeout(t.Context(), soon)
+	defer cancel()
+	if err := q.ResubmitDeadLetter(ctx, dl.SequenceNumber); err != nil {
+		t.Fatalf("resubmit %d: %v", dl.SequenceNumber, err)
+	}
+	ss := acceptSession(t, q, sid, soon)
+	defer closeSession(t, ss)
+	back := receiveN(t, ss, 1)[0]
+	check("resubmitted", back.Properties)
+	complete(t, ss, back)
+}

@@ -1,12 +1,15 @@
 package servicebus
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
@@ -195,5 +198,29 @@ func TestTruncate(t *testing.T) {
 		if got := truncate(tt.in, tt.n); got != tt.want {
 			t.Errorf("truncate(%q, %d): got %q, want %q", tt.in, tt.n, got, tt.want)
 		}
+	}
+}
+
+// A span context injected into a message's properties survives the mapping
+// to the SDK's message and back from a received one: the worker extracts what
+// the command API injected.
+func TestTraceContextSurvivesTheMapping(t *testing.T) {
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ts, err := trace.ParseTraceState("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, TraceState: ts})
+	m := bus.Message{ID: "op-1", SessionID: "ship-1", Properties: map[string]string{}}
+	prop := propagation.TraceContext{}
+	prop.Inject(trace.ContextWithSpanContext(context.Background(), want), propagation.MapCarrier(m.Properties))
+
+	sent := toSDK(m)
+	received := fromSDK(&azservicebus.ReceivedMessage{MessageID: "op-1", SessionID: sent.SessionID,
+		ApplicationProperties: sent.ApplicationProperties}, 0)
+	got := trace.SpanContextFromContext(prop.Extract(context.Background(), propagation.MapCarrier(received.Properties)))
+	if !got.Equal(want.WithRemote(true)) {
+		t.Errorf("extracted %+v, want %+v", got, want)
 	}
 }

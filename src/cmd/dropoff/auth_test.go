@@ -10,6 +10,7 @@ import (
 
 	"github.com/dropoff-dev/dropoff/src/auth"
 	"github.com/dropoff-dev/dropoff/src/auth/authtest"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // TestAuthEndToEnd runs Dropoff with token checking on and drives it as
@@ -80,7 +81,7 @@ func TestOpenRefusesAnOpenAPIBeyondLoopback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := newMain(c, newLogger(c, logs), rolesOf(args[0], c.Mode))
+			m := newMain(c, newLogger(c, logs), rolesOf(args[0], c.Mode), telemetry.Tracing{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			err = m.Open(ctx)

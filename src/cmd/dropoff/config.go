@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/auth"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // config is every setting of every role. It is filled from flags, each of
@@ -345,10 +346,11 @@ func parseLevel(s string) (slog.Level, error) {
 func newLogger(c config, w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line logged within a span carries its trace_id and span_id.
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // printHelp lists the subcommands and every flag with its environment variable.
@@ -385,6 +387,7 @@ flags (each falls back to its environment variable):
 		fmt.Fprintf(w, "  --%-30s %s [%s]\n  %-32s %s\n", s.name, s.env, s.roles, "", s.usage)
 	}
 	printDBInitHelp(w)
+	printTracingHelp(w)
 	fmt.Fprintln(w, strings.TrimSpace(`
 With no Service Bus and no sqlserver:// URL set, everything runs on three
 SQLite files in the data directory; several processes may share it.`))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/live"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // A query API running apart serves the live page with what it can see: it
@@ -109,7 +110,7 @@ func TestEventStreamEndsAtShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode))
+	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode), telemetry.Tracing{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := m.Open(ctx); err != nil {

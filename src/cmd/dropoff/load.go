@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/load"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // loadFlags are the settings of dropoff load.
@@ -163,7 +164,7 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 	cfg.Server = "this process, with the generator (--in-process)"
 
 	sctx, stop := context.WithCancel(ctx)
-	m := newMain(c, newLogger(c, stderr), rolesOf("serve", mode))
+	m := newMain(c, newLogger(c, stderr), rolesOf("serve", mode), telemetry.Tracing{})
 	if err := m.Open(sctx); err != nil {
 		stop()
 		return rep, fmt.Errorf("start in-process dropoff: %w", err)

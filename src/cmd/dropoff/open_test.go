@@ -18,6 +18,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/bus/servicebus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 	"github.com/dropoff-dev/dropoff/src/store/sqlserver"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // emulatorConnection is a connection string in the emulator's form; opening
@@ -219,7 +220,7 @@ func TestWaitingForTheDatabaseIsAliveButNotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMain(c, newLogger(c, sink), rolesOf(args[0], c.Mode))
+	m := newMain(c, newLogger(c, sink), rolesOf(args[0], c.Mode), telemetry.Tracing{})
 	if err := m.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

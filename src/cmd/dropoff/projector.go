@@ -33,7 +33,7 @@ func startProjector(ctx context.Context, p *process) (projectorRole, error) {
 	}
 	pause := &simulate.Pause{}
 	pr, err := projector.New(pause.Feed(w), db, projector.Config{Logger: p.logger, Registerer: p.reg,
-		Observe: projectorEvents(hub)})
+		TracerProvider: p.tracing.Provider, Propagator: p.tracing.Propagator, Observe: projectorEvents(hub)})
 	if err != nil {
 		return projectorRole{}, err
 	}

@@ -53,7 +53,12 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "check":
 		return check(ctx, c, logger, stdout)
 	}
-	m := newMain(c, logger, rolesOf(cmd, c.Mode))
+	tracing, err := startTracing(ctx, cmd, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(tracing, logger) // after the roles stopped: their last spans go too
+	m := newMain(c, logger, rolesOf(cmd, c.Mode), tracing)
 	if err := m.Open(ctx); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // roles says which of the four roles a process runs. sync: the command API
@@ -77,6 +78,7 @@ type process struct {
 	cfg     config
 	roles   roles
 	logger  *slog.Logger
+	tracing telemetry.Tracing
 	reg     *prometheus.Registry
 	open    opener
 	group   *errgroup.Group
@@ -207,18 +209,20 @@ func (p *process) close() error {
 // URL says where it listens, Ready is closed once every role has started,
 // and Wait returns once it has stopped. Nothing else reaches into it.
 type Main struct {
-	cfg    config
-	logger *slog.Logger
-	roles  roles
-	ln     net.Listener
-	ready  chan struct{}
-	done   chan struct{}
-	err    error // why it stopped, once done is closed
+	cfg     config
+	logger  *slog.Logger
+	tracing telemetry.Tracing
+	roles   roles
+	ln      net.Listener
+	ready   chan struct{}
+	done    chan struct{}
+	err     error // why it stopped, once done is closed
 }
 
-// newMain is the process c describes, running roles r.
-func newMain(c config, logger *slog.Logger, r roles) *Main {
-	return &Main{cfg: c, logger: logger, roles: r, ready: make(chan struct{}), done: make(chan struct{})}
+// newMain is the process c describes, running roles r, traced with t (the
+// zero Tracing: no spans).
+func newMain(c config, logger *slog.Logger, r roles, t telemetry.Tracing) *Main {
+	return &Main{cfg: c, logger: logger, tracing: t, roles: r, ready: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Open listens, then starts the roles in the background, and returns: a
@@ -271,7 +275,7 @@ func (m *Main) run(ctx context.Context) (err error) {
 	group, gctx := errgroup.WithContext(ctx)
 	var waiting atomic.Value // string: what start-up waits for, for /readyz
 	waiting.Store("opening the stores")
-	p := &process{cfg: c, roles: m.roles, logger: m.logger, reg: reg, group: group, listen: m.ln.Addr()}
+	p := &process{cfg: c, roles: m.roles, logger: m.logger, tracing: m.tracing, reg: reg, group: group, listen: m.ln.Addr()}
 	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: m.logger, reg: reg, waiting: func(what string) {
 		waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
@@ -358,6 +362,10 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		ListenAddr:    p.listen,
 		Registry:      p.reg,
 		Logger:        p.logger,
+
+		TracerProvider: p.tracing.Provider,
+		Propagator:     p.tracing.Propagator,
+		RequestDetail:  p.tracing.Exporting,
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/httpapi/apitest"
+	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
 
 // These tests run the whole of Dropoff in-process through run(), exactly as
@@ -52,11 +53,17 @@ func (s *logSink) String() string {
 // then. The process tells its address (Main.URL).
 func openMain(t *testing.T, args []string, logs *logSink) *Main {
 	t.Helper()
+	return openTracedMain(t, args, logs, telemetry.Tracing{})
+}
+
+// openTracedMain is openMain, traced with tr.
+func openTracedMain(t *testing.T, args []string, logs *logSink, tr telemetry.Tracing) *Main {
+	t.Helper()
 	c, err := parseConfig(args[0], args[1:], func(string) string { return "" }, logs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMain(c, newLogger(c, logs), rolesOf(args[0], c.Mode))
+	m := newMain(c, newLogger(c, logs), rolesOf(args[0], c.Mode), tr)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -79,10 +86,16 @@ func openMain(t *testing.T, args []string, logs *logSink) *Main {
 // startSystem runs `dropoff serve` until the test ends, once it is ready.
 func startSystem(t *testing.T, extra ...string) *system {
 	t.Helper()
+	return startTracedSystem(t, telemetry.Tracing{}, extra...)
+}
+
+// startTracedSystem is startSystem, traced with tr.
+func startTracedSystem(t *testing.T, tr telemetry.Tracing, extra ...string) *system {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &logSink{}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"}, extra...)
-	m := openMain(t, args, logs)
+	m := openTracedMain(t, args, logs, tr)
 	select {
 	case <-m.Ready():
 		return &system{URL: m.URL(), dir: dir, logs: logs}
@@ -192,7 +205,7 @@ func TestSlowClientDoesNotHoldShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode))
+	m := newMain(c, newLogger(c, logs), rolesOf("serve", c.Mode), telemetry.Tracing{})
 	if err := m.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ func startWorker(ctx context.Context, p *process) (workerRole, error) {
 	}
 	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
 	cfg.DeadLetters = q
+	cfg.TracerProvider, cfg.Propagator = p.tracing.Provider, p.tracing.Propagator
 	cfg.Observe = workerEvents(hub)
 	pause := &simulate.Pause{}
 	var r bus.Receiver = q

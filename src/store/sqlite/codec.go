@@ -35,6 +35,9 @@ func parseNullTime(s sql.NullString) (time.Time, error) {
 	return parseTime(s.String)
 }
 
+// nullString is s for a nullable column: "" is NULL.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

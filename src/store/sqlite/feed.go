@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -73,7 +74,8 @@ func (t *writeTx) appendChange(ctx context.Context, r store.Record) error {
 		return fmt.Errorf("encode change: %w", err)
 	}
 	if _, err := t.stmt(ctx, t.st.appendChange).ExecContext(ctx,
-		r.Operation.ID, r.Operation.ShipmentID, string(r.Change), string(payload), formatTime(t.now())); err != nil {
+		r.Operation.ID, r.Operation.ShipmentID, string(r.Change), string(payload), formatTime(t.now()),
+		nullString(r.Traceparent)); err != nil {
 		return fmt.Errorf("append change: %w", err)
 	}
 	return nil
@@ -107,13 +109,15 @@ func (s *WriteStore) ReadChanges(ctx context.Context, after int64, limit int) (_
 	for rows.Next() {
 		var position int64
 		var payload, committed string
-		if err := rows.Scan(&position, &payload, &committed); err != nil {
+		var traceparent sql.NullString
+		if err := rows.Scan(&position, &payload, &committed, &traceparent); err != nil {
 			return nil, fmt.Errorf("read changes after %d: %w", after, err)
 		}
 		c, err := decodeChange(position, payload, committed)
 		if err != nil {
 			return nil, fmt.Errorf("read change %d: %w", position, err)
 		}
+		c.Traceparent = traceparent.String
 		changes = append(changes, c)
 	}
 	if err := rows.Err(); err != nil {

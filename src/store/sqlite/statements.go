@@ -60,7 +60,7 @@ type writeStatements struct {
 func prepareWriteStatements(ctx context.Context, db pools) (*writeStatements, error) {
 	p := &preparer{ctx: ctx}
 	st := &writeStatements{
-		readChanges: p.prepare(db.read, `SELECT position, payload, committed_at FROM changes
+		readChanges: p.prepare(db.read, `SELECT position, payload, committed_at, traceparent FROM changes
 			WHERE position > ? ORDER BY position LIMIT ?`),
 		head: p.prepare(db.read, "SELECT COALESCE(MAX(position), 0) FROM changes"),
 		nextCommittedAt: p.prepare(db.read,
@@ -86,7 +86,7 @@ func prepareWriteStatements(ctx context.Context, db pools) (*writeStatements, er
 			(key_digest, request_digest, operation_id, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (key_digest) DO NOTHING`),
 		appendChange: p.prepare(db.write, `INSERT INTO changes
-			(operation_id, shipment_id, change_type, payload, committed_at) VALUES (?, ?, ?, ?, ?)`),
+			(operation_id, shipment_id, change_type, payload, committed_at, traceparent) VALUES (?, ?, ?, ?, ?, ?)`),
 		savepointRecord:  p.prepare(db.write, "SAVEPOINT record"),
 		rollbackToRecord: p.prepare(db.write, "ROLLBACK TO record"),
 		releaseRecord:    p.prepare(db.write, "RELEASE record"),

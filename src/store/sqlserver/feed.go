@@ -37,7 +37,8 @@ import (
 const feedColumns = `position, committed_at, change_type,
     operation_id, operation_kind, operation_shipment_id, operation_status, resource_version, error_code, error_message,
     operation_created_at, operation_updated_at,
-    has_shipment, shipment_id, recipient, destination, weight_grams, service, status, version, deleted, created_at, updated_at`
+    has_shipment, shipment_id, recipient, destination, weight_grams, service, status, version, deleted, created_at, updated_at,
+    traceparent`
 
 // ReadChanges returns up to limit committed entries with Position > after, in
 // Position order, never past an entry that may still commit.
@@ -96,12 +97,14 @@ func scanChange(r scanner) (store.Change, error) {
 		deleted     sql.NullBool
 		created     sql.NullTime
 		updated     sql.NullTime
+		traceparent sql.NullString
 		o           = &c.Operation
 	)
 	err := r.Scan(&rv, &c.CommittedAt, &c.Change,
 		&o.ID, &o.Kind, &o.ShipmentID, &o.Status, &o.ResourceVersion, &code, &msg,
 		&o.CreatedAt, &o.LastUpdatedAt,
-		&hasShipment, &shipmentID, &recipient, &destination, &weight, &service, &status, &version, &deleted, &created, &updated)
+		&hasShipment, &shipmentID, &recipient, &destination, &weight, &service, &status, &version, &deleted, &created, &updated,
+		&traceparent)
 	if err != nil {
 		return store.Change{}, err
 	}
@@ -109,6 +112,7 @@ func scanChange(r scanner) (store.Change, error) {
 		return store.Change{}, err
 	}
 	c.CommittedAt, o.CreatedAt, o.LastUpdatedAt = c.CommittedAt.UTC(), o.CreatedAt.UTC(), o.LastUpdatedAt.UTC()
+	c.Traceparent = traceparent.String
 	if code.Valid {
 		o.Error = &operation.Error{Code: operation.ErrorCode(code.String), Message: msg.String}
 	}

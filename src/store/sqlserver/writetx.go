@@ -173,12 +173,12 @@ BEGIN TRY
         operation_id, operation_kind, operation_shipment_id, operation_status, resource_version,
         error_code, error_message, operation_created_at, operation_updated_at,
         has_shipment, shipment_id, recipient, destination, weight_grams, service, status, version,
-        deleted, created_at, updated_at)
+        deleted, created_at, updated_at, traceparent)
     VALUES (@committed_at, @change_type,
         @op_id, @op_kind, @op_shipment_id, @op_status, @op_resource_version,
         @op_error_code, @op_error_message, @op_created_at, @op_updated_at,
         @has_shipment, @s_id, @s_recipient, @s_destination, @s_weight_grams, @s_service, @s_status, @s_version,
-        @s_deleted, @s_created_at, @s_updated_at);
+        @s_deleted, @s_created_at, @s_updated_at, @traceparent);
 END TRY
 BEGIN CATCH
     IF XACT_STATE() = 1
@@ -194,7 +194,8 @@ func recordArgs(r store.Record, now time.Time) []any {
 		sql.Named("committed_at", utc(now)),
 		sql.Named("change_type", str(string(r.Change))),
 		sql.Named("has_shipment", r.Shipment != nil),
-		sql.Named("has_key", r.IdempotencyKey != nil))
+		sql.Named("has_key", r.IdempotencyKey != nil),
+		sql.Named("traceparent", sql.NullString{String: r.Traceparent, Valid: r.Traceparent != ""}))
 	args = append(args, feedShipmentArgs(r.Shipment)...)
 	if k := r.IdempotencyKey; k != nil {
 		return append(args, sql.Named("key", str(k.KeyDigest)), sql.Named("key_request", str(k.RequestDigest)),

@@ -65,6 +65,9 @@ func testFeedOrderAndPaging(t *testing.T, db WriteDB) {
 	var recs []store.Record
 	for n := range 5 {
 		rec, _ := createRecord(fmt.Sprintf("op-fo-%d", n), fmt.Sprintf("fo-%d", n), n)
+		if n%2 == 0 { // the entry keeps the trace context it was written with, or none
+			rec.Traceparent = fmt.Sprintf("00-4bf92f3577b34da6a3ce929d0e0e473%d-00f067aa0ba902b7-01", n)
+		}
 		mustRecord(t, db, rec)
 		recs = append(recs, rec)
 	}

@@ -201,7 +201,7 @@ func checkEntry(t *testing.T, got store.Change, want store.Record) {
 		t.Errorf("entry CommittedAt is zero, want the write transaction's time")
 	}
 	wantChange := store.Change{Position: got.Position, Operation: want.Operation, Shipment: want.Shipment,
-		Change: want.Change, CommittedAt: got.CommittedAt}
+		Change: want.Change, CommittedAt: got.CommittedAt, Traceparent: want.Traceparent}
 	if diff := cmp.Diff(wantChange, got); diff != "" {
 		t.Errorf("feed entry mismatch (-want +got):\n%s", diff)
 	}
