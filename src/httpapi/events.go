@@ -56,7 +56,7 @@ func (h *events) stream(c *gin.Context) {
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Accel-Buffering", "no") // a proxy must not hold events back
 	c.Status(http.StatusOK)
-	if c.Request.Context().Value(headRequest{}) != nil {
+	if clientMethod(c.Request) == http.MethodHead {
 		return // a HEAD (served as a GET, see headAsGet) gets the headers, and no stream that never ends
 	}
 	w.write(fmt.Sprintf("retry: %d\n\n", eventRetry.Milliseconds()))
@@ -92,9 +92,6 @@ func (h *events) stream(c *gin.Context) {
 		w.flush()
 	}
 }
-
-// headRequest marks the context of a HEAD request served as a GET.
-type headRequest struct{}
 
 // eventWriter writes a stream, each write with its own deadline (the
 // server's WriteTimeout would otherwise end every stream after 30 s). After

@@ -60,3 +60,35 @@ func fetch(t *testing.T, method, url string) fetched {
 	b, _ := io.ReadAll(resp.Body)
 	return fetched{resp.StatusCode, resp.Header, string(b)}
 }
+
+// A HEAD is counted as a HEAD, not as the GET it is served as.
+func TestHeadIsMeasuredAsHead(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	fetch(t, http.MethodHead, srv.URL+"/v1/shipments")
+	fetch(t, http.MethodHead, srv.URL+"/v1/shipments")
+	fetch(t, http.MethodGet, srv.URL+"/v1/shipments")
+	got := map[string]float64{}
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "dropoff_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == "/v1/shipments" {
+				got[labels["method"]] += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if got["HEAD"] != 2 || got["GET"] != 1 {
+		t.Errorf("requests by method = %v; want HEAD 2, GET 1", got)
+	}
+}

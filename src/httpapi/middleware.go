@@ -61,7 +61,8 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 		if route == "" {
 			route = unmatchedRoute
 		}
-		m.duration.WithLabelValues(methodLabel(c.Request.Method), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+		method := clientMethod(c.Request)
+		m.duration.WithLabelValues(methodLabel(method), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
 
 		level := slog.LevelDebug
 		switch {
@@ -71,7 +72,7 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{
-			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+			slog.String("method", method), slog.String("path", c.Request.URL.Path),
 			slog.String("route", route), slog.Int("status", status),
 			slog.String("duration", elapsed.Round(time.Microsecond).String()), slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("remote", c.Request.RemoteAddr),

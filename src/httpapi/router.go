@@ -216,8 +216,21 @@ type headAsGet struct{ h http.Handler }
 
 func (x headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(context.WithValue(r.Context(), headRequest{}, true)) // a stream must end (events.go)
+		r = r.Clone(context.WithValue(r.Context(), wasHead{}, true))
 		r.Method = http.MethodGet
 	}
 	x.h.ServeHTTP(w, r)
+}
+
+// wasHead marks, in a request's context, a HEAD served as a GET: the
+// metrics and the access log name the method the client sent, and an event
+// stream ends after its headers (events.go).
+type wasHead struct{}
+
+// clientMethod is the method the client sent.
+func clientMethod(r *http.Request) string {
+	if head, _ := r.Context().Value(wasHead{}).(bool); head {
+		return http.MethodHead
+	}
+	return r.Method
 }

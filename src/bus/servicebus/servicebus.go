@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 )
@@ -105,6 +106,11 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		}
 		return r, nil
 	})
+	if cfg.Registerer != nil {
+		if _, err := register[prometheus.Collector](cfg.Registerer, newDepthCollector(b)); err != nil {
+			return nil, errors.Join(err, b.Close(ctx))
+		}
+	}
 	return b, nil
 }
 
