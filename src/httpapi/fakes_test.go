@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropoff-dev/dropoff/src/bus"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -105,6 +107,20 @@ func (q *fakeQueries) Operation(_ context.Context, id string) (operation.Operati
 	return op, ok, q.err
 }
 
+func (q *fakeQueries) RecentOperations(_ context.Context, limit int) ([]operation.Operation, error) {
+	if q.err != nil {
+		return nil, q.err
+	}
+	ops := slices.Collect(maps.Values(q.ops))
+	slices.SortFunc(ops, func(a, b operation.Operation) int {
+		if c := b.LastUpdatedAt.Compare(a.LastUpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return ops[:min(limit, len(ops))], nil
+}
+
 // Stats is also read by the Projection-Lag sampler in the background: its
 // fields are set with setStats.
 func (q *fakeQueries) Stats(context.Context) (store.Stats, error) {
@@ -192,8 +208,12 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{sender: &fakeSender{}, queries: newFakeQueries(), dead: &fakeDeadLetters{},
 		reg: prometheus.NewRegistry()}
+	hub, err := live.New(live.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{
-		Sender: h.sender, Queries: h.queries, DeadLetters: h.dead, Registry: h.reg,
+		Sender: h.sender, Queries: h.queries, DeadLetters: h.dead, Registry: h.reg, Live: hub,
 		Now:   func() time.Time { return testNow },
 		NewID: func() (string, error) { return v7At(testNow), nil },
 	}

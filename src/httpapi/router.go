@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/auth"
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/defaults"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/store"
 )
@@ -48,6 +50,16 @@ type Config struct {
 	// Roles names the app role each group of routes needs; an empty name is
 	// the auth package's (auth.RoleSend, RoleRead, RoleAdmin).
 	Roles Roles
+	// Live, when set, serves the live page's event stream (GET /v1/events),
+	// and the page itself (GET /) with Queries; Lab, the lab's controls
+	// (/admin/lab, see lab.go). Heartbeat is the stream's idle comment
+	// (default 15s).
+	Live      *live.Hub
+	Lab       LabControls
+	Heartbeat time.Duration
+	// ListenAddr is where the server listens: the lab answers only when it is
+	// a loopback address (labAllowed in lab.go). nil: the lab is off.
+	ListenAddr net.Addr
 	// OperationTTL is how long an accepted command may wait on the queue (the
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.
@@ -106,7 +118,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		defaults.Of("MaxInFlight", &cfg.MaxInFlight, DefaultMaxInFlight),
 		defaults.Of("OperationTTL", &cfg.OperationTTL, DefaultOperationTTL),
 		defaults.Of("ReadyTimeout", &cfg.ReadyTimeout, DefaultReadyTimeout),
-		defaults.Of("BacklogInterval", &cfg.BacklogInterval, DefaultBacklogInterval))
+		defaults.Of("BacklogInterval", &cfg.BacklogInterval, DefaultBacklogInterval),
+		defaults.Of("Heartbeat", &cfg.Heartbeat, DefaultHeartbeat))
 	if err != nil {
 		return cfg, err
 	}
@@ -197,6 +210,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.DeadLetters != nil {
 		(&admin{dl: cfg.DeadLetters, guard: adminOnly(cfg.Auth, cfg.Roles.Admin)}).routes(e)
 	}
+	livePage(e, cfg)
 	return newTraced(headAsGet{e}, cfg), nil
 }
 
@@ -215,7 +229,8 @@ func (x headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // wasHead marks, in a request's context, a HEAD served as a GET: the
-// metrics and the access log name the method the client sent.
+// metrics and the access log name the method the client sent, and an event
+// stream ends after its headers (events.go).
 type wasHead struct{}
 
 // clientMethod is the method the client sent.

@@ -46,7 +46,7 @@ func TestRoutesFollowConfig(t *testing.T) {
 
 func TestUnknownRoutes(t *testing.T) {
 	h := newHarness(t)
-	for _, target := range []string{"/", "/v1", "/v1/shipments/s1/", "/v1/shipments/s1/nope", "/v2/shipments/s1"} {
+	for _, target := range []string{"/index.html", "/v1", "/v1/shipments/s1/", "/v1/shipments/s1/nope", "/v2/shipments/s1"} {
 		checkProblem(t, h.do(t, req{method: "GET", target: target}), http.StatusNotFound, "")
 	}
 	w := h.do(t, req{method: "DELETE", target: "/v1/stats"})

@@ -37,6 +37,7 @@ func (h *queries) routes(r gin.IRoutes) {
 	r.GET("/v1/shipments", h.list)
 	r.GET("/v1/shipments/:id", h.shipment)
 	r.GET("/v1/shipments/:id/history", h.history)
+	r.GET("/v1/operations", h.recentOperations)
 	r.GET("/v1/operations/:id", h.operation)
 	r.GET("/v1/stats", h.stats)
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// succeeds (one that applied entries, or found none to apply) before
 	// Ready says it is stuck. Default 30s.
 	StallAfter time.Duration
+	// Observe, when set, is given every batch of entries once it is applied
+	// (observe.go). It must return at once. nil: nobody listens.
+	Observe func([]store.Change)
 
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
@@ -262,6 +265,7 @@ func (p *Projector) apply(ctx context.Context, cp store.Checkpoint, changes []st
 		return 0, cp, fmt.Errorf("apply changes %d..%d: %w", first.Position, last.Position, err)
 	}
 	p.metrics.applied(changes, head, p.cfg.Now())
+	p.observe(changes)
 	p.log.DebugContext(ctx, "changes applied", "from", first.Position, "to", last.Position, "head", head)
 	return len(changes), store.Checkpoint{Position: last.Position, OperationID: last.Operation.ID, FeedIdentity: cp.FeedIdentity}, nil
 }

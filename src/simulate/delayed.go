@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/store"
@@ -37,4 +38,26 @@ func (d Delayed) Update(ctx context.Context, fn func(ctx context.Context, tx sto
 		}
 	}
 	return d.WriteStore.Update(ctx, fn)
+}
+
+// Knob is a delay that can be turned while it is in use: the lab's "slow
+// the write store" (Slowed). Safe for concurrent use; the zero value is no
+// delay.
+type Knob struct{ d atomic.Int64 }
+
+// Set sets the delay (0: none; a negative one counts as 0).
+func (k *Knob) Set(d time.Duration) { k.d.Store(int64(max(d, 0))) }
+
+// Get returns the delay.
+func (k *Knob) Get() time.Duration { return time.Duration(k.d.Load()) }
+
+// Slowed is Delayed with its delay read from Knob at every Update.
+type Slowed struct {
+	store.WriteStore
+	Knob *Knob
+}
+
+// Update waits the Knob's delay, as Delayed does, then runs the wrapped Update.
+func (s Slowed) Update(ctx context.Context, fn func(ctx context.Context, tx store.WriteTx) error) error {
+	return Delayed{WriteStore: s.WriteStore, Delay: s.Knob.Get()}.Update(ctx, fn)
 }

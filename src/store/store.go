@@ -198,6 +198,11 @@ type Queries interface {
 	History(ctx context.Context, id string) ([]HistoryEntry, bool, error)
 	// Operation returns a recorded operation; false if none is recorded yet.
 	Operation(ctx context.Context, id string) (operation.Operation, bool, error)
+	// RecentOperations returns the operations updated last, newest first (by
+	// LastUpdatedAt, then id, both descending), at most limit (which must be
+	// positive): what the live page shows first, and what a query API
+	// running apart from the worker tails.
+	RecentOperations(ctx context.Context, limit int) ([]operation.Operation, error)
 	// Stats counts live shipments by status and reports the projection's position.
 	Stats(ctx context.Context) (Stats, error)
 	// Ping checks the database is reachable (readiness).

@@ -200,6 +200,7 @@ func (w *Worker) recordDeadLetter(ctx context.Context, m *bus.ReceivedMessage) (
 	}
 	if recorded {
 		w.metrics.deadLettersRecorded.Inc()
+		w.observe(Outcome{Operation: op})
 		w.log.WarnContext(ctx, "operation failed: its message was dead-lettered", "operation_id", id,
 			"shipment_id", command.ShipmentOf(m.Message), "delivery_count", m.DeliveryCount,
 			"reason", m.DeadLetterReason, "description", m.DeadLetterDescription)

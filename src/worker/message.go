@@ -159,6 +159,7 @@ func (w *Worker) deadLetter(ctx context.Context, s bus.Session, m *bus.ReceivedM
 	}
 	w.metrics.outcome(outcomeDeadLettered)
 	traceOutcome(ctx, outcomeDeadLettered, err)
+	w.observeDeadLetter(m, de)
 	log.WarnContext(ctx, "message dead-lettered", "reason", de.Reason, "description", de.Description, "error", err)
 	return true
 }
@@ -172,6 +173,7 @@ func (w *Worker) complete(ctx context.Context, s bus.Session, m *bus.ReceivedMes
 	}
 	w.metrics.outcome(res.outcome)
 	traceOutcome(ctx, res.outcome, nil)
+	w.observeApplied(res)
 	if res.op.ID != "" && !res.op.CreatedAt.IsZero() { // not a duplicate: this delivery applied it
 		w.metrics.acceptToApplied.Observe(max(0, w.cfg.Now().Sub(res.op.CreatedAt).Seconds()))
 	}

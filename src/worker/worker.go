@@ -65,6 +65,10 @@ type Config struct {
 	// for dead letters that landed behind its cursor. Default 1m.
 	DeadLetterRescan time.Duration
 
+	// Observe, when set, hears every message's Outcome (observe.go). It must
+	// return at once. nil: nobody listens.
+	Observe func(Outcome)
+
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: no metrics
 	Now        func() time.Time      // nil: time.Now

@@ -6,6 +6,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/simulate"
 )
 
@@ -35,6 +36,11 @@ func startCommandAPI(ctx context.Context, p *process) (commandAPI, error) {
 	}
 	if p.cfg.SessionLanes > 0 {
 		s = lanedSender{Sender: s, lanes: p.cfg.SessionLanes}
+	}
+	if hub, err := p.liveHub(ctx); err != nil {
+		return commandAPI{}, err
+	} else if hub != nil {
+		s = live.Sender{Sender: s, Hub: hub} // what the queue stored is published as accepted
 	}
 	return commandAPI{sender: s, ready: []httpapi.ReadyCheck{{Name: "queue-send", Check: q.PingSend}},
 		backlog: shedBy(p, q)}, nil

@@ -375,6 +375,10 @@ subcommands:
   load         drives a Dropoff with commands and verifies the result; see dropoff load -h
   deadletters  list | show SEQ | resubmit SEQ | purge --yes: the admin API's dead
                letters, from a terminal; see dropoff deadletters -h
+  lab          status | burst | poison SHIPMENT | pause, resume worker|projector |
+               restart worker | slow DURATION: break a running Dropoff on purpose,
+               for training (loopback only; the live page at / has the same
+               controls); see dropoff lab -h
   help         this text
 
 flags (each falls back to its environment variable):

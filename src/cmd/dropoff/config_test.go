@@ -13,7 +13,7 @@ func TestHelpListsSubcommandsAndEnvironment(t *testing.T) {
 		if err := run(t.Context(), []string{arg}, func(string) string { return "" }, &out, io.Discard); err != nil {
 			t.Fatalf("dropoff %s: %v", arg, err)
 		}
-		for _, want := range []string{"serve", "command-api", "worker", "projector", "query-api", "migrate", "dbinit", "load",
+		for _, want := range []string{"serve", "command-api", "worker", "projector", "query-api", "migrate", "dbinit", "load", "deadletters", "lab",
 			"--addr", "DROPOFF_ADDR", "--data-dir", "DROPOFF_DATA_DIR", "DROPOFF_SERVICEBUS_NAMESPACE", "DROPOFF_WRITE_DB", "DROPOFF_WORKER_CLIENT_ID"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("dropoff %s does not mention %s", arg, want)

@@ -89,8 +89,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// adminClient calls the admin API's dead-letter routes.
-type adminClient struct{ base, token string }
+// adminClient calls the admin API's routes under base (the dead letters',
+// the lab's). name prefixes its errors (default "deadletters").
+type adminClient struct{ base, token, name string }
 
 // list prints every dead letter from from on, a page at a time.
 func (c adminClient) list(ctx context.Context, from int64, stdout io.Writer) error {
@@ -129,30 +130,47 @@ func (c adminClient) show(ctx context.Context, seq int64, stdout io.Writer) erro
 // do sends one request and decodes a JSON answer into out (nil: none). A
 // problem answer becomes an error saying what the API said.
 func (c adminClient) do(ctx context.Context, method, path string, out any) error {
+	return c.send(ctx, method, path, nil, out)
+}
+
+// send is do with a JSON body, in (nil: none).
+func (c adminClient) send(ctx context.Context, method, path string, in, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	name := cmp.Or(c.name, "deadletters")
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s: encode the request: %w", name, err)
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("deadletters: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("deadletters: read the answer: %w", err)
+		return fmt.Errorf("%s: read the answer: %w", name, err)
 	}
 	if resp.StatusCode >= 300 {
 		var p httpapi.Problem
 		if json.Unmarshal(body, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("deadletters: %s %s: %d %s: %s", method, req.URL.Path, resp.StatusCode, p.Title, p.Detail)
+			return fmt.Errorf("%s: %s %s: %d %s: %s", name, method, req.URL.Path, resp.StatusCode, p.Title, p.Detail)
 		}
-		return fmt.Errorf("deadletters: %s %s: HTTP %d", method, req.URL.Path, resp.StatusCode)
+		return fmt.Errorf("%s: %s %s: HTTP %d", name, method, req.URL.Path, resp.StatusCode)
 	}
 	if out == nil || len(body) == 0 {
 		return nil

@@ -33,6 +33,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return runLoad(ctx, args, getenv, stdout, stderr)
 	case "deadletters":
 		return deadletters(ctx, args, getenv, stdout, stderr)
+	case "lab":
+		return lab(ctx, args, getenv, stdout, stderr)
 	case "dbinit":
 		return dbinit(ctx, args, getenv, stderr)
 	default:

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dropoff-dev/dropoff/src/httpapi"
+	"github.com/dropoff-dev/dropoff/src/live"
 	"github.com/dropoff-dev/dropoff/src/simulate"
 	"github.com/dropoff-dev/dropoff/src/store"
 	"github.com/dropoff-dev/dropoff/src/telemetry"
@@ -87,6 +88,10 @@ type process struct {
 	w     writeDB
 	p     projectionDB
 	ready []httpapi.ReadyCheck // one per store opened
+
+	hub        *live.Hub      // the live page's events (live.go); nil: no page here
+	writeDelay *simulate.Knob // the commands' write delay, turned by the lab
+	listen     net.Addr       // where the process listens: the lab is on only on loopback
 }
 
 func (p *process) queue(ctx context.Context) (queue, error) {
@@ -113,14 +118,19 @@ func (p *process) writeDB(ctx context.Context) (writeDB, error) {
 }
 
 // commandStore is the write store that commands are applied to: the write
-// database, slowed by --inject-write-delay when it is set (retention's
-// deletes and the projector's reads are not commands, and are not slowed).
+// database, slowed by --inject-write-delay, and by the lab's write delay
+// while it is set (retention's deletes and the projector's reads are not
+// commands, and are not slowed).
 func (p *process) commandStore(ctx context.Context) (store.WriteStore, error) {
 	w, err := p.writeDB(ctx)
-	if err != nil || p.cfg.InjectWriteDelay <= 0 {
-		return w, err
+	if err != nil {
+		return nil, err
 	}
-	return simulate.Delayed{WriteStore: w, Delay: p.cfg.InjectWriteDelay}, nil
+	if p.writeDelay == nil {
+		p.writeDelay = &simulate.Knob{}
+		p.writeDelay.Set(p.cfg.InjectWriteDelay)
+	}
+	return simulate.Slowed{WriteStore: w, Knob: p.writeDelay}, nil
 }
 
 func (p *process) projectionDB(ctx context.Context) (projectionDB, error) {
@@ -265,7 +275,7 @@ func (m *Main) run(ctx context.Context) (err error) {
 	group, gctx := errgroup.WithContext(ctx)
 	var waiting atomic.Value // string: what start-up waits for, for /readyz
 	waiting.Store("opening the stores")
-	p := &process{cfg: c, roles: m.roles, logger: m.logger, tracing: m.tracing, reg: reg, group: group}
+	p := &process{cfg: c, roles: m.roles, logger: m.logger, tracing: m.tracing, reg: reg, group: group, listen: m.ln.Addr()}
 	p.open = opener{c: c, auth: &azureAuth{c: c}, logger: m.logger, reg: reg, waiting: func(what string) {
 		waiting.Store(cmp.Or(what, "opening the stores"))
 	}}
@@ -294,11 +304,11 @@ func (m *Main) run(ctx context.Context) (err error) {
 // serves them: one literal, each field from the role that provides it.
 func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 	var (
-		cmds      commandAPI
-		wk        workerRole
-		projReady []httpapi.ReadyCheck
-		queries   store.Queries
-		err       error
+		cmds    commandAPI
+		wk      workerRole
+		proj    projectorRole
+		queries store.Queries
+		err     error
 	)
 	if p.roles.command {
 		if cmds, err = startCommandAPI(ctx, p); err != nil {
@@ -311,12 +321,15 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		}
 	}
 	if p.roles.projector {
-		if projReady, err = startProjector(ctx, p); err != nil {
+		if proj, err = startProjector(ctx, p); err != nil {
 			return httpapi.Config{}, err
 		}
 	}
 	if p.roles.query {
 		if queries, err = p.projectionDB(ctx); err != nil {
+			return httpapi.Config{}, err
+		}
+		if err = startLiveTail(ctx, p, queries); err != nil {
 			return httpapi.Config{}, err
 		}
 	}
@@ -343,7 +356,10 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		Roles:         httpapi.Roles{Send: p.cfg.AuthRoleSend, Read: p.cfg.AuthRoleRead, Admin: p.cfg.AuthRoleAdmin},
 		OperationTTL:  p.cfg.QueueTTL,
 		MaxInFlight:   p.cfg.MaxInFlight,
-		Ready:         slices.Concat(p.ready, cmds.ready, wk.ready, projReady),
+		Ready:         slices.Concat(p.ready, cmds.ready, wk.ready, proj.ready),
+		Live:          p.hub,
+		Lab:           labControls(wk, proj),
+		ListenAddr:    p.listen,
 		Registry:      p.reg,
 		Logger:        p.logger,
 

@@ -19,6 +19,10 @@ import (
 type workerRole struct {
 	deadLetters httpapi.DeadLetterAdmin
 	ready       []httpapi.ReadyCheck
+	// The lab's controls of the worker (docs/live.md).
+	pause      *simulate.Pause
+	writeDelay *simulate.Knob
+	restart    func(context.Context) error
 }
 
 // startWorker runs the worker: sessions from the queue, applied to the write
@@ -36,23 +40,31 @@ func startWorker(ctx context.Context, p *process) (workerRole, error) {
 	if err != nil {
 		return workerRole{}, err
 	}
+	hub, err := p.liveHub(ctx)
+	if err != nil {
+		return workerRole{}, err
+	}
 	cfg := workerConfig(p.cfg, q.Pacing(), p.logger, p.reg)
 	cfg.DeadLetters = q
 	cfg.TracerProvider, cfg.Propagator = p.tracing.Provider, p.tracing.Propagator
+	cfg.Observe = workerEvents(hub)
+	pause := &simulate.Pause{}
 	var r bus.Receiver = q
 	if p.cfg.SimulateBusRTT > 0 {
 		r = simulate.Remote{RTT: p.cfg.SimulateBusRTT}.Receiver(r)
 	}
-	wk, err := worker.New(r, cs, cfg)
+	wk, err := worker.New(pause.Receiver(r), cs, cfg)
 	if err != nil {
 		return workerRole{}, err
 	}
-	p.group.Go(func() error { return wk.Run(ctx) })
+	rs := newRestarter()
+	p.group.Go(func() error { return rs.run(ctx, wk, p.logger) })
 	if err := startWorkerRetention(ctx, p, w); err != nil {
 		return workerRole{}, err
 	}
 	return workerRole{deadLetters: wk.DeadLetterAdmin(), ready: []httpapi.ReadyCheck{
-		{Name: "queue-receive", Check: q.PingReceive}, {Name: "write-db-writes", Check: wk.Ready}}}, nil
+		{Name: "queue-receive", Check: q.PingReceive}, {Name: "write-db-writes", Check: wk.Ready}},
+		pause: pause, writeDelay: p.writeDelay, restart: rs.restart}, nil
 }
 
 // workerConfig is the worker's configuration: its session timings are the

@@ -99,6 +99,30 @@ func (p *Projection) Operation(ctx context.Context, id string) (operation.Operat
 	return o, true, nil
 }
 
+// RecentOperations returns the operations updated last, newest first.
+func (p *Projection) RecentOperations(ctx context.Context, limit int) ([]operation.Operation, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("sqlite: recent operations: limit %d must be positive", limit)
+	}
+	rows, err := p.st.recentOperations.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read recent operations: %w", err)
+	}
+	defer rows.Close()
+	var ops []operation.Operation
+	for rows.Next() {
+		o, err := scanOperation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read recent operations: %w", err)
+		}
+		ops = append(ops, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read recent operations: %w", err)
+	}
+	return ops, nil
+}
+
 // Stats counts live shipments by status (every known status is present, zero
 // included) and reports the projector's position. Both reads run in one read
 // transaction, so the counts and the checkpoint agree.

@@ -107,6 +107,7 @@ type projectionStatements struct {
 	shipmentsByStatus *sql.Stmt // served by the (status, id) index
 	history           *sql.Stmt
 	operation         *sql.Stmt
+	recentOperations  *sql.Stmt // served by the last_updated_at index
 	countByStatus     *sql.Stmt // Stats, in a read transaction
 	projectorState    *sql.Stmt // Stats, in the same read transaction
 
@@ -131,7 +132,9 @@ func prepareProjectionStatements(ctx context.Context, db pools) (*projectionStat
 			" FROM shipments WHERE status = ? AND id > ? ORDER BY id LIMIT ?"),
 		history: p.prepare(db.read, `SELECT version, type, status, at, operation_id
 			FROM history WHERE shipment_id = ? ORDER BY version`),
-		operation:     p.prepare(db.read, "SELECT "+operationColumns+" FROM operations WHERE id = ?"),
+		operation: p.prepare(db.read, "SELECT "+operationColumns+" FROM operations WHERE id = ?"),
+		recentOperations: p.prepare(db.read, "SELECT "+operationColumns+
+			" FROM operations ORDER BY last_updated_at DESC, id DESC LIMIT ?"),
 		countByStatus: p.prepare(db.read, "SELECT status, COUNT(*) FROM shipments GROUP BY status"),
 		projectorState: p.prepare(db.read, `SELECT checkpoint, feed_head, last_committed_at, last_applied_at
 			FROM projector_state WHERE id = 1`),

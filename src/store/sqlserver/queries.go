@@ -101,6 +101,25 @@ func (p *Projection) Operation(ctx context.Context, id string) (operation.Operat
 	return o, true, nil
 }
 
+// RecentOperations returns the operations updated last, newest first,
+// served by the last_updated_at index.
+func (p *Projection) RecentOperations(ctx context.Context, limit int) ([]operation.Operation, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("sqlserver: recent operations: limit %d must be positive", limit)
+	}
+	rows, err := p.db.QueryContext(ctx,
+		`SELECT TOP (@n) `+operationColumns+` FROM dbo.operations ORDER BY last_updated_at DESC, id DESC;`,
+		sql.Named("n", int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver: read recent operations: %w", err)
+	}
+	ops, err := collect(rows, scanOperation)
+	if err != nil {
+		return nil, fmt.Errorf("sqlserver: read recent operations: %w", err)
+	}
+	return ops, nil
+}
+
 // Stats counts live shipments by status (every known status is present, zero
 // included) and reports the projector's position.
 //

@@ -78,6 +78,7 @@ func RunProjection(t *testing.T, open func(t *testing.T) ProjectionDB) {
 		{"ReadYourWrites", testReadYourWrites},
 		{"CheckpointKnowsItsEntryAndFeed", testCheckpointKnowsItsEntryAndFeed},
 		{"TrimOperations", testTrimProjectionOperations},
+		{"RecentOperations", testRecentOperations},
 		{"Ping", func(t *testing.T, p ProjectionDB) {
 			if err := p.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
