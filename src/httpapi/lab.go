@@ -50,13 +50,18 @@ type LabKnob interface {
 
 // labAllowed is the one gate of the lab: it breaks things on purpose, so it
 // answers r only while the process listens on a loopback address (listen) —
-// a laptop, a classroom, a test — and never in a deployment, whose listener
-// is not on loopback (0.0.0.0 is not: it takes connections from anywhere).
-// It runs after the admin routes' own rule (adminOnly). A colleague extends
-// it with "or the caller of r has the admin role" (the principal the auth
-// guard keeps, auth.go); this is the only place to change.
-func labAllowed(listen net.Addr, r *http.Request) bool {
-	_ = r // the caller's role, once there are roles
+// a laptop, a classroom, a test — or, when the process was told it may
+// (forAdmins: --lab-for-admins, off by default), to a caller whose token
+// holds the admin role. So a deployment, whose listener is not on loopback
+// (0.0.0.0 takes connections from anywhere), has no lab unless asked. It runs
+// after the admin routes' own rule (adminOnly), which has checked the token
+// and left the caller's principal in the context (guard, auth.go).
+func labAllowed(listen net.Addr, forAdmins bool, c *gin.Context) bool {
+	if forAdmins {
+		if _, ok := c.Get(principalKey); ok {
+			return true
+		}
+	}
 	if listen == nil {
 		return false
 	}
@@ -73,13 +78,14 @@ const (
 
 // lab serves /admin/lab.
 type lab struct {
-	controls LabControls
-	listen   net.Addr      // where the process listens (labAllowed)
-	sender   CommandSender // nil: no burst, no poison (no queue in this process)
-	hub      *live.Hub     // nil: the lab's events are not published
-	ttl      time.Duration
-	now      func() time.Time
-	newID    func() (string, error)
+	controls  LabControls
+	listen    net.Addr      // where the process listens (labAllowed)
+	forAdmins bool          // the lab answers admins beyond loopback (labAllowed)
+	sender    CommandSender // nil: no burst, no poison (no queue in this process)
+	hub       *live.Hub     // nil: the lab's events are not published
+	ttl       time.Duration
+	now       func() time.Time
+	newID     func() (string, error)
 }
 
 func (h *lab) routes(r *gin.Engine, authorize gin.HandlerFunc) {
@@ -93,9 +99,9 @@ func (h *lab) routes(r *gin.Engine, authorize gin.HandlerFunc) {
 }
 
 func (h *lab) gate(c *gin.Context) {
-	if !labAllowed(h.listen, c.Request) {
+	if !labAllowed(h.listen, h.forAdmins, c) {
 		writeProblem(c, newProblem(http.StatusForbidden, ProblemForbidden,
-			"the lab's controls are for training only: they answer only when the process listens on a loopback address"))
+			"the lab's controls are for training only: they answer only when the process listens on a loopback address, or, with --lab-for-admins, to a token holding the admin role"))
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/auth"
+	"github.com/dropoff-dev/dropoff/src/auth/authtest"
 	"github.com/dropoff-dev/dropoff/src/live"
 )
 
@@ -83,6 +85,43 @@ func TestLabAnswersOnlyOnLoopback(t *testing.T) {
 		}
 		// The admin routes' rule comes first: a client from elsewhere is refused.
 		checkProblem(t, h.do(t, req{method: "GET", target: "/admin/lab"}), http.StatusForbidden, "")
+	}
+}
+
+// TestLabForAdmins: beyond loopback the lab answers only when the process was
+// told it may (LabForAdmins, with token checking on), and then only to a
+// token holding the admin role.
+func TestLabForAdmins(t *testing.T) {
+	is := authtest.NewIssuer(t)
+	v, err := auth.New(is.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := net.TCPAddrFromAddrPort(netip.MustParseAddrPort("0.0.0.0:8080"))
+	for _, tt := range []struct {
+		name      string
+		forAdmins bool
+		token     string
+		want      int
+	}{
+		{"off by default, even for an admin", false, is.Token(auth.RoleAdmin), http.StatusForbidden},
+		{"on, an admin", true, is.Token(auth.RoleAdmin), http.StatusOK},
+		{"on, a reader", true, is.Token(auth.RoleRead), http.StatusForbidden},
+		{"on, no token", true, "", http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.Auth, c.LabForAdmins, c.ListenAddr = v, tt.forAdmins, deployed
+				c.Lab = LabControls{Worker: &fakeSwitch{}}
+			})
+			r := req{method: "GET", target: "/admin/lab", header: map[string]string{}}
+			if tt.token != "" {
+				r.header["Authorization"] = authtest.Bearer(tt.token)
+			}
+			if w := h.do(t, r); w.Code != tt.want {
+				t.Errorf("GET /admin/lab = %d %s, want %d", w.Code, w.Body, tt.want)
+			}
+		})
 	}
 }
 

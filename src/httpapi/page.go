@@ -31,7 +31,7 @@ func livePage(e *gin.Engine, cfg Config) {
 	}
 	c := cfg.Lab
 	if cfg.Sender != nil || c.Worker != nil || c.Projector != nil || c.WriteDelay != nil || c.RestartWorker != nil {
-		l := &lab{controls: c, listen: cfg.ListenAddr, sender: cfg.Sender, hub: cfg.Live, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID}
+		l := &lab{controls: c, listen: cfg.ListenAddr, forAdmins: cfg.LabForAdmins && cfg.Auth != nil, sender: cfg.Sender, hub: cfg.Live, ttl: cfg.OperationTTL, now: cfg.Now, newID: cfg.NewID}
 		l.routes(e, adminOnly(cfg.Auth, cfg.Roles.Admin))
 	}
 }

@@ -59,7 +59,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// ListenAddr is where the server listens: the lab answers only when it is
 	// a loopback address (labAllowed in lab.go). nil: the lab is off.
-	ListenAddr net.Addr
+	// LabForAdmins, with Auth, lets it answer a token holding the admin role
+	// on any address too.
+	ListenAddr   net.Addr
+	LabForAdmins bool
 	// OperationTTL is how long an accepted command may wait on the queue (the
 	// queue's time to live). Commands are sent with it, and an unrecorded
 	// operation older than it is reported as not found. Default 24h.

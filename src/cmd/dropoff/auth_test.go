@@ -121,6 +121,7 @@ func TestAuthSettings(t *testing.T) {
 		{"--auth-tenant-id", "t", "--auth-audience", "x", "--auth-issuer", "https://i"},
 		{"--auth-issuer", "https://i", "--auth-audience", "x", "--auth-jwks-url", "not a url"},
 		{"--auth-tenant-id", "t", "--auth-audience", "x", "--auth-role-send", ""},
+		{"--lab-for-admins"},
 	} {
 		if _, err := parseConfig("serve", args, func(string) string { return "" }, &logSink{}); err == nil {
 			t.Errorf("parseConfig(%q) = nil error", args)

@@ -72,6 +72,9 @@ type config struct {
 	AuthRoleRead   string
 	AuthRoleAdmin  string
 	AllowAnonymous bool
+	// LabForAdmins lets the lab (live.go) answer, beyond loopback, a token
+	// holding the admin role.
+	LabForAdmins bool
 
 	// Load shedding (commandapi.go): a command is refused with 503 while the
 	// queue holds more than MaxBacklog messages or its oldest has waited
@@ -248,6 +251,7 @@ var settings = []setting{
 	stringSetting("auth-role-read", "DROPOFF_AUTH_ROLE_READ", roleQuery, auth.RoleRead, "app role a token needs to read", func(c *config) *string { return &c.AuthRoleRead }),
 	stringSetting("auth-role-admin", "DROPOFF_AUTH_ROLE_ADMIN", roleWorker, auth.RoleAdmin, "app role a token needs for the admin (dead-letter) API", func(c *config) *string { return &c.AuthRoleAdmin }),
 	boolSetting("allow-anonymous", "DROPOFF_ALLOW_ANONYMOUS", roleCommand|roleQuery, "serve commands and queries with no authentication on a non-loopback address (on loopback they are open anyway); the admin API still answers loopback clients only", func(c *config) *bool { return &c.AllowAnonymous }),
+	boolSetting("lab-for-admins", "DROPOFF_LAB_FOR_ADMINS", allRoles, "with authentication on, let the lab (break-it controls: pause, poison, burst) answer a token holding the admin role on any address; without it the lab answers only on a loopback listener, never in a deployment", func(c *config) *bool { return &c.LabForAdmins }),
 }
 
 // parseConfig reads flags for a subcommand, falling back to the environment.
@@ -304,6 +308,9 @@ func (c config) validate() error {
 	}
 	if err := checkAuth(c); err != nil {
 		errs = append(errs, err)
+	}
+	if _, on := authConfig(c); c.LabForAdmins && !on {
+		errs = append(errs, errors.New("lab-for-admins needs authentication (auth-tenant-id or auth-issuer): without it there is no admin role to check"))
 	}
 	if c.QueueTTL < time.Minute {
 		errs = append(errs, errors.New("queue-ttl must be at least 1m"))

@@ -360,6 +360,7 @@ func (p *process) startRoles(ctx context.Context) (httpapi.Config, error) {
 		Live:          p.hub,
 		Lab:           labControls(wk, proj),
 		ListenAddr:    p.listen,
+		LabForAdmins:  p.cfg.LabForAdmins,
 		Registry:      p.reg,
 		Logger:        p.logger,
 
