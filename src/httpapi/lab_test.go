@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/auth"
 	"github.com/dropoff-dev/dropoff/src/auth/authtest"
+	"github.com/dropoff-dev/dropoff/src/command"
 	"github.com/dropoff-dev/dropoff/src/live"
 )
 
