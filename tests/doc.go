@@ -1,5 +1,7 @@
 // Package tests holds Dropoff's process-level, black-box tests: they build the
 // dropoff binary, run it as a child process on a temporary data directory,
 // talk to it over HTTP, kill it with SIGKILL at awkward moments, start it
-// again, and check what survived. They import nothing of Dropoff's own code.
+// again, and check what survived. They import nothing of Dropoff's own code,
+// but for walkthrough_poison_test.go, which stands in for a subcommand that is
+// still to come. TestWalkthrough runs every command of docs/walkthrough.md.
 package tests
