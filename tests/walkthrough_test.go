@@ -19,7 +19,9 @@ import (
 // TestWalkthrough runs every command of the labs in docs/walkthrough.md, in
 // bash, against real dropoff processes, and checks what each lab says you
 // will see. It runs the whole page twice in a row in the same directory: a
-// lab that leaves something behind that breaks its next run fails here.
+// lab that leaves something behind that breaks its next run fails here. (The
+// second time, each lab finds in lab-data what it left there itself the
+// first time: see stashLabData.)
 //
 // The convention the page follows (its introduction says the same to a
 // student):
@@ -68,12 +70,42 @@ func TestWalkthrough(t *testing.T) {
 	}
 	w := newLabWorkdir(t)
 	for round := 1; round <= 2; round++ {
-		for _, l := range labs {
+		for i, l := range labs {
+			if round == 2 {
+				w.restoreLabData(t, i)
+			}
 			ok := t.Run(fmt.Sprintf("run%d/%s", round, l.slug()), func(t *testing.T) { w.run(t, l) })
 			if !ok {
 				t.FailNow() // the next labs would only fail on what this one left
 			}
+			if round == 1 {
+				w.stashLabData(t, i)
+			}
 		}
+	}
+}
+
+// stashLabData puts aside what lab i left in lab-data, and restoreLabData
+// puts it back before lab i's second run: so the second time, each lab
+// starts on its own leftovers, as when it is run twice in a row. A lab that
+// does not start from a fresh data directory fails there, even when the lab
+// before it happens to clean up.
+func (w *labWorkdir) stashLabData(t *testing.T, i int) {
+	t.Helper()
+	err := os.Rename(filepath.Join(w.dir, "lab-data"), filepath.Join(w.dir, fmt.Sprintf(".lab-data-%d", i)))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}
+
+func (w *labWorkdir) restoreLabData(t *testing.T, i int) {
+	t.Helper()
+	if err := os.RemoveAll(filepath.Join(w.dir, "lab-data")); err != nil {
+		t.Fatal(err)
+	}
+	err := os.Rename(filepath.Join(w.dir, fmt.Sprintf(".lab-data-%d", i)), filepath.Join(w.dir, "lab-data"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
 	}
 }
 
@@ -416,5 +448,44 @@ func (sh *shell) close(t *testing.T) {
 	}
 	if err := syscall.Kill(-sh.cmd.Process.Pid, 0); err == nil {
 		t.Errorf("the lab left processes running; stop every server it starts (kill $server; wait $server)")
+	}
+}
+
+// TestWalkthroughConvention holds the reading of the page to the convention
+// TestWalkthrough documents: which blocks run, how a command's lines join,
+// which comments are checks, and how an output line is matched.
+func TestWalkthroughConvention(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "page.md")
+	doc := "# Title\n\n```sh\nnot a lab\n```\n\n## Lab 1: one (5 minutes)\n\n" +
+		"```sh\n# prose\ncurl -s a \\\n  -d b\n# repeat until → ready\n# → done\n\nfalse\n# exit status → 1\n```\n\n" +
+		"```go\nnot sh\n```\n\n## Beyond\n\n```sh\nnot run\n```\n"
+	if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	labs := parseWalkthrough(t, page)
+	if len(labs) != 1 || labs[0].slug() != "lab_1" || len(labs[0].steps) != 2 {
+		t.Fatalf("parsed %+v, want lab_1 with two commands", labs)
+	}
+	first, second := labs[0].steps[0], labs[0].steps[1]
+	if first.cmd != "curl -s a  -d b" || first.until != "ready" || len(first.expect) != 1 || first.expect[0] != "done" || first.exit != 0 {
+		t.Errorf("first command %+v", first)
+	}
+	if second.cmd != "false" || second.exit != 1 || second.until != "" || second.expect != nil {
+		t.Errorf("second command %+v", second)
+	}
+
+	out := "  lost                   10\n  duplicated             0\n{\"id\":\"x\",\"status\":\"Failed\",\"error\":{\"code\":\"DeadLettered\"}}\n"
+	for want, has := range map[string]bool{
+		"lost 10":           true,
+		"lost 0":            false, // not a prefix of another number
+		"duplicated 0":      true,  // blanks count as one
+		`"status":"Failed"`: true,
+		`{"id":"…","status":"Failed","error":{"code":"DeadLettered"`: true,
+		`"status":"…"code":"NotFound"`:                               false,
+		"lost … duplicated":                                          false, // … stays within one line
+	} {
+		if got := outputHas(out, want); got != has {
+			t.Errorf("outputHas(%q) = %v, want %v", want, got, has)
+		}
 	}
 }
