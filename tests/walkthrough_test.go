@@ -57,9 +57,9 @@ import (
 //
 // The commands run in a temporary directory holding ./dropoff and a copy of
 // go.mod, go.sum, src/ and docs/ (lab 7 works on a copy of the code), with
-// the environment of isolatedEnv. The whole test takes about two minutes,
-// most of it lab 4's load run (10s of load, then the 10s session locks the
-// killed process held) and lab 7's compiling, twice.
+// the environment of isolatedEnv. The whole test takes about 40 seconds on
+// two cores, most of it lab 4's load run, twice: 10s of load, then up to 10s
+// more for the session locks the killed process held.
 func TestWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("the labs use curl, which is not installed here")
