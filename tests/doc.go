@@ -2,4 +2,5 @@
 // dropoff binary, run it as a child process on a temporary data directory,
 // talk to it over HTTP, kill it with SIGKILL at awkward moments, start it
 // again, and check what survived. They import nothing of Dropoff's own code.
+// TestWalkthrough runs every command of docs/walkthrough.md.
 package tests

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -172,17 +170,18 @@ func (p *process) projectionDatabase() database {
 // lagFeed is the write database's feed, which the query API reads to tell
 // the projection's true lag (GET /v1/stats, the Projection-Lag header): the
 // one this process has open already (the all-in-one), or, for a query API on
-// its own, the write database --write-db names, or the embedded one in the
-// data directory if it exists (it is never created here). Without it, nil:
-// the lag is as the projector last saw it. The write database is no
-// readiness check of the query API: a query API answers from the projection
-// whatever the write side does.
+// its own, the write database --write-db names, or, when the projection is
+// the embedded one, the embedded write database beside it (which the worker
+// shares, and may not have created yet). With a SQL Server projection and no
+// --write-db: nil, and the lag is as the projector last saw it. The write
+// database is no readiness check of the query API: a query API answers from
+// the projection whatever the write side does.
 func (p *process) lagFeed(ctx context.Context) (store.FeedLag, error) {
 	if p.w != nil {
 		return p.w, nil
 	}
 	if p.cfg.WriteDB == "" {
-		if _, err := os.Stat(filepath.Join(p.cfg.DataDir, "write.db")); err != nil {
+		if kind, _, err := dbURL(p.cfg.ReadDB, p.cfg.DataDir, "read.db"); err != nil || kind != "sqlite" {
 			p.logger.Info("the projection's lag is reported as the projector last saw it: give --write-db for the true lag")
 			return nil, nil
 		}
