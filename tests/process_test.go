@@ -33,7 +33,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build dropoff:", err)
 		os.Exit(1)
 	}
+	if err := loadContract(); err != nil {
+		fmt.Fprintln(os.Stderr, "load docs/openapi.yaml:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	if reportMismatches() && code == 0 {
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -144,7 +151,7 @@ func (p *proc) stop() {
 	}
 }
 
-var client = &http.Client{Timeout: 10 * time.Second}
+var client = &http.Client{Timeout: 10 * time.Second, Transport: checked{}}
 
 // send sends a command and returns the HTTP status and the operation id.
 func send(method, url, body string) (int, string, error) {
