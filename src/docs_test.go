@@ -178,21 +178,7 @@ var inlineCode = regexp.MustCompile("`[^`\n]*`")
 // stripCode blanks fenced code blocks and inline code spans, where brackets
 // and hashes are not Markdown.
 func stripCode(md string) string {
-	var b strings.Builder
-	inFence := false
-	for _, line := range strings.SplitAfter(md, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			inFence = !inFence
-			b.WriteString("\n")
-			continue
-		}
-		if inFence {
-			b.WriteString("\n")
-			continue
-		}
-		b.WriteString(inlineCode.ReplaceAllString(line, "``"))
-	}
-	return b.String()
+	return inlineCode.ReplaceAllString(stripCodeBlocks(md), "``")
 }
 
 // anchors returns the anchors GitHub gives the headings of md: lower case,

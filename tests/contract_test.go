@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"os"
 	"sync"
@@ -34,19 +32,15 @@ func (checked) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var body []byte
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err // cut off in transit: nothing whole to check
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	if err := contract.checker.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+	err = contract.checker.CheckResponse(req, resp)
+	var mismatch *apitest.MismatchError
+	switch {
+	case errors.As(err, &mismatch):
 		contract.Lock()
-		contract.mismatches = append(contract.mismatches, err.Error())
+		contract.mismatches = append(contract.mismatches, mismatch.Unwrap().Error())
 		contract.Unlock()
+	case err != nil:
+		return nil, err // cut off in transit: nothing whole to check
 	}
 	return resp, nil
 }

@@ -28,8 +28,7 @@ func deadletters(ctx context.Context, args []string, getenv func(string) string,
 	action, args := args[0], args[1:]
 	fs := flag.NewFlagSet("dropoff deadletters "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", cmp.Or(getenv("DROPOFF_URL"), "http://127.0.0.1:8080"), "the worker's (or all-in-one process's) base URL [DROPOFF_URL]")
-	token := fs.String("token", getenv("DROPOFF_TOKEN"), "an access token holding the admin app role (e.g. az account get-access-token --scope api://<app>/.default); empty: none, which a process without authentication accepts from loopback only [DROPOFF_TOKEN]")
+	url, token := adminFlags(fs, getenv, "the worker's (or all-in-one process's) base URL")
 	from := fs.Int64("from", 0, "list: the first sequence number")
 	yes := fs.Bool("yes", false, "purge: yes, remove every dead letter")
 	positional, err := parseInterspersed(fs, args)
@@ -87,6 +86,14 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
+}
+
+// adminFlags defines --url and --token, where the admin API is and the token
+// it is called with, on fs, each falling back to its environment variable.
+func adminFlags(fs *flag.FlagSet, getenv func(string) string, urlUsage string) (url, token *string) {
+	url = fs.String("url", cmp.Or(getenv("DROPOFF_URL"), "http://127.0.0.1:8080"), urlUsage+" [DROPOFF_URL]")
+	token = fs.String("token", getenv("DROPOFF_TOKEN"), "an access token holding the admin app role (e.g. az account get-access-token --scope api://<app>/.default); empty: none, which a process without authentication accepts from loopback only [DROPOFF_TOKEN]")
+	return url, token
 }
 
 // adminClient calls the admin API's routes under base (the dead letters',

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -35,8 +34,7 @@ func lab(ctx context.Context, args []string, getenv func(string) string, stdout,
 	action, args := args[0], args[1:]
 	fs := flag.NewFlagSet("dropoff lab "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", cmp.Or(getenv("DROPOFF_URL"), "http://127.0.0.1:8080"), "the process's base URL [DROPOFF_URL]")
-	token := fs.String("token", getenv("DROPOFF_TOKEN"), "an access token holding the admin app role; empty: none, which a process without authentication accepts from loopback only [DROPOFF_TOKEN]")
+	url, token := adminFlags(fs, getenv, "the process's base URL")
 	commands := fs.Int("commands", 200, "burst: how many commands")
 	shipments := fs.Int("shipments", 10, "burst: over how many shipments")
 	prefix := fs.String("prefix", "lab", "burst: the shipments' ids are PREFIX-000, PREFIX-001, …")

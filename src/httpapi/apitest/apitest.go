@@ -255,20 +255,32 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.c.CheckResponse(req, resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// CheckResponse checks resp, the answer to req, reading its body (but for
+// an event stream's, which does not end) and putting it back for the
+// caller. A response that does not match is a *MismatchError; a body that
+// cannot be read (cut off in transit) is the read's error.
+func (c *Checker) CheckResponse(req *http.Request, resp *http.Response) error {
 	var body []byte
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
+		var err error
 		body, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read response to %s %s: %w", req.Method, req.URL.Path, err)
+			return fmt.Errorf("read response to %s %s: %w", req.Method, req.URL.Path, err)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	if err := t.c.Check(req, resp.StatusCode, resp.Header, body); err != nil {
-		resp.Body.Close()
-		return nil, &MismatchError{err: err}
+	if err := c.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		return &MismatchError{err: err}
 	}
-	return resp, nil
+	return nil
 }
 
 // MismatchError is a response that does not match the document.
