@@ -62,7 +62,7 @@ func (q *Queue) checkDamage(ctx context.Context) error {
 	if time.Since(q.intactAt) < intactEvery {
 		return nil
 	}
-	if err := checkIntactContext(ctx, q.db); err != nil {
+	if err := checkIntact(ctx, q.db); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("sqlitebus: ping: %w", ctx.Err()) // not damage: the check ran out of time
 		}

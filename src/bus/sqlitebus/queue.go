@@ -128,7 +128,7 @@ func Open(path string, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
-	if err := checkIntact(db); err != nil {
+	if err := checkIntact(context.Background(), db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlitebus: open %s: %w", path, err)
 	}
@@ -164,9 +164,7 @@ var errDamaged = errors.New("the file is damaged; restore it from a backup, or m
 // that a damaged queue fails to open, naming the file, rather than opening,
 // answering ready, and failing every send. A queue's file stays small (its
 // messages leave it, and compact gives the pages back), so this is quick.
-func checkIntact(db *sql.DB) error { return checkIntactContext(context.Background(), db) }
-
-func checkIntactContext(ctx context.Context, db *sql.DB) error {
+func checkIntact(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(3)")
 	if err != nil {
 		return fmt.Errorf("%w: %w", errDamaged, err)
