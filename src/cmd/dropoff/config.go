@@ -93,6 +93,9 @@ type config struct {
 	Mode string
 	// InjectWriteDelay slows every write transaction, in either mode (sync.go).
 	InjectWriteDelay time.Duration
+	// CPUProfile, when set, is where the process writes a CPU profile of
+	// itself from start to shutdown (for go tool pprof).
+	CPUProfile string
 }
 
 // setting is one flag with its environment variable, and the roles that
@@ -242,6 +245,7 @@ var settings = []setting{
 	durationSetting("max-backlog-age", "DROPOFF_MAX_BACKLOG_AGE", roleCommand, 10*time.Minute, "shed load: answer commands 503 with Retry-After while the oldest command has waited longer than this (0: no bound; the embedded queue only, Service Bus does not report ages)", func(c *config) *time.Duration { return &c.MaxBacklogAge }),
 	durationSetting("simulate-bus-rtt", "DROPOFF_SIMULATE_BUS_RTT", roleCommand|roleWorker, 0, "make every bus operation wait its network round trips of this length, as on Service Bus (the capacity model, docs/capacity.md; 0: none)", func(c *config) *time.Duration { return &c.SimulateBusRTT }),
 	stringSetting("mode", "DROPOFF_MODE", roleCommand, modeAsync, "async (202, applied by the worker) or sync (applied in the request, 200 with the result: a baseline for comparison)", func(c *config) *string { return &c.Mode }),
+	stringSetting("cpuprofile", "DROPOFF_CPUPROFILE", allRoles, "", "write a CPU profile of this process, from start to shutdown, to this file (go tool pprof; dropoff load --server-cpuprofile passes it to the server it starts)", func(c *config) *string { return &c.CPUProfile }),
 	durationSetting("inject-write-delay", "DROPOFF_INJECT_WRITE_DELAY", roleCommand|roleWorker, 0, "wait this long before every write transaction, to simulate a slow database (0: none)", func(c *config) *time.Duration { return &c.InjectWriteDelay }),
 	stringSetting("auth-tenant-id", "DROPOFF_AUTH_TENANT_ID", roleCommand|roleWorker|roleQuery, "", "Microsoft Entra tenant whose v2.0 access tokens the HTTP API accepts (sets auth-issuer and auth-jwks-url); empty, with no auth-issuer: no authentication", func(c *config) *string { return &c.AuthTenantID }),
 	stringSetting("auth-audience", "DROPOFF_AUTH_AUDIENCE", roleCommand|roleWorker|roleQuery, "", "the audience a token must carry: the API app registration's application (client) id", func(c *config) *string { return &c.AuthAudience }),

@@ -19,7 +19,7 @@ import (
 // loadFlags are the settings of dropoff load.
 type loadFlags struct {
 	target, mix, jsonFile, mode string
-	cpuProfile                  string
+	cpuProfile, serverProfile   string
 	compare, inProcess          bool
 	cfg                         load.Config
 	delay                       time.Duration
@@ -43,6 +43,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	fs.StringVar(&f.mode, "mode", modeAsync, "in-process system: async or sync (the synchronous baseline); with --target: what the target runs")
 	fs.DurationVar(&f.delay, "inject-write-delay", 0, "in-process system: wait this long before every write transaction")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the generator, and with --in-process the system) to this file")
+	fs.StringVar(&f.serverProfile, "server-cpuprofile", "", "write a CPU profile of the server this starts in a process of its own (the server alone) to this file")
 	fs.BoolVar(&f.compare, "compare", false, "run async and sync in-process at write delays 0, 5, 20 and 50ms and print them side by side (no verification)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -62,6 +63,9 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	}
 	if f.inProcess && f.target != "" {
 		return f, errors.New("--in-process starts a system; it does not take --target")
+	}
+	if f.serverProfile != "" && (f.inProcess || f.compare || f.target != "") {
+		return f, errors.New("--server-cpuprofile profiles the server started in a process of its own; with --in-process use --cpuprofile, with --target the server's own --cpuprofile")
 	}
 	f.cfg.Sync = f.mode == modeSync
 	return f, nil
@@ -99,7 +103,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "dropoff load: --in-process: the system shares this process's CPU with the generator; latencies read high")
 		rep, err = loadInProcess(ctx, f.cfg, f.mode, f.delay, getenv, stderr)
 	default:
-		rep, err = loadOwnProcess(ctx, f.cfg, f.mode, f.delay, getenv, stderr)
+		rep, err = loadOwnProcess(ctx, f.cfg, f.mode, f.delay, f.serverProfile, stderr)
 	}
 	if err != nil {
 		return err

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,5 +58,29 @@ func TestLoadInProcess(t *testing.T) {
 					rep.CommitsPerCommand, rep.Projection)
 			}
 		})
+	}
+}
+
+// --cpuprofile makes a role write a CPU profile of itself that ends with the
+// process, even one that stops as soon as it starts; dropoff load passes it
+// on to the server it starts with --server-cpuprofile, and refuses that flag
+// where it starts no server of its own.
+func TestCPUProfileFlags(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // stop at once: the profile must still be written
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cpuprofile", prof}
+	_ = run(ctx, args, func(string) string { return "" }, io.Discard, io.Discard)
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatalf("read the profile: %v", err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof's format is gzipped
+		t.Errorf("the profile is not a pprof file: % x", b[:min(len(b), 8)])
+	}
+	for _, extra := range [][]string{{"--in-process"}, {"--target", "http://127.0.0.1:1"}, {"--compare"}} {
+		if _, err := parseLoadFlags(append([]string{"--server-cpuprofile", prof}, extra...), io.Discard); err == nil {
+			t.Errorf("dropoff load --server-cpuprofile %v: got no error", extra)
+		}
 	}
 }

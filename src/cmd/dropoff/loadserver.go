@@ -25,13 +25,13 @@ import (
 // it over loopback, and stops it. The generator's CPU is then not the
 // server's, and a profile or the process's own metrics show the server
 // alone.
-func loadOwnProcess(ctx context.Context, cfg load.Config, mode string, delay time.Duration, getenv func(string) string, stderr io.Writer) (rep load.Report, err error) {
+func loadOwnProcess(ctx context.Context, cfg load.Config, mode string, delay time.Duration, profile string, stderr io.Writer) (rep load.Report, err error) {
 	dir, err := os.MkdirTemp("", "dropoff-load-")
 	if err != nil {
 		return rep, fmt.Errorf("create temporary directory: %w", err)
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
-	srv, err := startLoadServer(ctx, dir, mode, delay, stderr)
+	srv, err := startLoadServer(ctx, dir, mode, delay, profile, stderr)
 	if err != nil {
 		return rep, err
 	}
@@ -85,7 +85,7 @@ type loadServer struct {
 
 // startLoadServer runs `dropoff serve` on dir and a free loopback port, and
 // waits until it is ready.
-func startLoadServer(ctx context.Context, dir, mode string, delay time.Duration, stderr io.Writer) (*loadServer, error) {
+func startLoadServer(ctx context.Context, dir, mode string, delay time.Duration, profile string, stderr io.Writer) (*loadServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find this executable: %w", err)
@@ -99,7 +99,7 @@ func startLoadServer(ctx context.Context, dir, mode string, delay time.Duration,
 		return nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--addr", addr, "--data-dir", dir, "--mode", mode,
-		"--inject-write-delay", delay.String(), "--log-level", "warn", "--shutdown-timeout", "10s")
+		"--inject-write-delay", delay.String(), "--log-level", "warn", "--shutdown-timeout", "10s", "--cpuprofile", profile)
 	cmd.Env = loadServerEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {

@@ -53,6 +53,13 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "check":
 		return check(ctx, c, logger, stdout)
 	}
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop() // after the roles stopped
+	}
 	tracing, err := startTracing(ctx, cmd, getenv, logger)
 	if err != nil {
 		return err
