@@ -111,65 +111,123 @@ func (q *Queue) waitForSession(ctx context.Context, w *acceptWaiter, retryAt int
 // and returns them with, when they were all there was, the channel that a
 // later send to the session will close. When there is no session it returns
 // the time the earliest live lock runs out.
+//
+// Locks run out rarely, so the look for them is made at most every
+// expiredLookEvery while free sessions are found, and always before giving up:
+// a session whose holder died waits that much longer past its lock's end,
+// and the accepts in between save a statement each.
 func (b *batch) lockNextSession(token string) (id string, first []*bus.ReceivedMessage, drained <-chan struct{}, retryAt int64, err error) {
 	until := b.now + int64(b.q.cfg.LockDuration)
-	for _, pick := range []struct {
-		query    *sql.Stmt
-		args     []any
-		takeOver bool
-	}{
-		{b.q.st.expiredSessions, []any{b.now, candidates}, true},
-		{b.q.st.freeSessions, []any{candidates}, false},
-	} {
-		ids, err := b.strings(pick.query, pick.args...)
+	lookedExpired := false
+	lookExpired := func() (found bool, again bool, err error) {
+		lookedExpired = true
+		ids, err := b.strings(b.q.st.expiredSessions, b.now, candidates)
 		if err != nil {
-			return "", nil, nil, 0, err
+			return false, false, err
 		}
-		for _, id := range ids {
-			n, err := b.exec(b.q.st.lockSession, id, token, until, b.now)
-			if err != nil {
-				return "", nil, nil, 0, err
-			}
-			if n == 0 {
+		for _, eid := range ids {
+			n, err := b.exec(b.q.st.lockSession, eid, token, until, b.now)
+			if err != nil || n == 0 {
+				if err != nil {
+					return false, false, err
+				}
 				continue
 			}
-			if pick.takeOver {
-				if _, _, err := b.tidySession(id, false); err != nil {
-					return "", nil, nil, 0, err
-				}
-			}
-			// Released or new, no message is marked delivered (a release
-			// gives them all back); taken over, tidySession just made them
-			// deliverable again.
-			if b.q.cfg.Prefetch > 0 {
-				wake := b.q.notify.sessionChan(id) // inside the transaction: no later send is missed
-				first, more, err := b.deliver(id, token, b.q.cfg.Prefetch)
-				if err != nil {
-					return "", nil, nil, 0, err
-				}
-				if len(first) > 0 {
-					if !more {
-						drained = wake
-					}
-					return id, first, drained, 0, nil
-				}
-			}
-			if _, has, err := b.scalar(b.q.st.oldestSeq, id); err != nil || has {
-				// With prefetch, nothing deliverable yet messages left means
-				// they are all expired or dead-lettered meanwhile; never
-				// drop a session that has any.
-				return id, nil, nil, 0, err
-			}
-			if _, err := b.exec(b.q.st.dropSession, id); err != nil {
-				return "", nil, nil, 0, err
+			if found, first, drained, err = b.claim(eid, token, true); err != nil || found {
+				id = eid
+				return found, false, err
 			}
 		}
 		if len(ids) == candidates {
-			return "", nil, nil, b.now, nil // all empty so far; there may be more: look again now
+			return false, true, nil // all empty so far; there may be more
+		}
+		b.q.expiredLookAt = b.now + int64(expiredLookEvery(b.q.cfg.LockDuration))
+		return false, false, nil
+	}
+	if b.now >= b.q.expiredLookAt {
+		found, again, err := lookExpired()
+		switch {
+		case err != nil:
+			return "", nil, nil, 0, err
+		case found:
+			return id, first, drained, 0, nil
+		case again:
+			return "", nil, nil, b.now, nil // look again now
+		}
+	}
+	for range candidates {
+		var fid string
+		err := b.stmt(b.q.st.lockFree).QueryRowContext(b.ctx, token, until).Scan(&fid)
+		if errors.Is(err, sql.ErrNoRows) {
+			break // no free session
+		}
+		if err != nil {
+			return "", nil, nil, 0, fmt.Errorf("lockFree: %w", err)
+		}
+		b.fx.wrote = true
+		b.changes++
+		found, first, drained, err := b.claim(fid, token, false)
+		if err != nil || found {
+			return fid, first, drained, 0, err
+		}
+		// It was empty and is dropped; the next one.
+	}
+	if !lookedExpired {
+		found, again, err := lookExpired()
+		switch {
+		case err != nil:
+			return "", nil, nil, 0, err
+		case found:
+			return id, first, drained, 0, nil
+		case again:
+			return "", nil, nil, b.now, nil
 		}
 	}
 	next, _, err := b.scalar(b.q.st.nextUnlock, b.now)
 	return "", nil, nil, next, err
+}
+
+// expiredLookEvery is how often an accept looks for sessions whose lock ran
+// out while it keeps finding free ones: a tenth of the lock's duration, at
+// most 100ms.
+func expiredLookEvery(lock time.Duration) time.Duration {
+	return min(lock/10, 100*time.Millisecond)
+}
+
+// claim is the rest of an accept once session id is locked under token:
+// tidy it if it was taken over, deliver its first messages, and keep it
+// (found) if it has any. A session left with no message at all is dropped.
+func (b *batch) claim(id, token string, takeOver bool) (found bool, first []*bus.ReceivedMessage, drained <-chan struct{}, err error) {
+	if takeOver {
+		if _, _, err := b.tidySession(id, false); err != nil {
+			return false, nil, nil, err
+		}
+	}
+	// Released or new, no message is marked delivered (a release gives them
+	// all back); taken over, tidySession just made them deliverable again.
+	if b.q.cfg.Prefetch > 0 {
+		wake := b.q.notify.sessionChan(id) // inside the transaction: no later send is missed
+		first, more, err := b.deliver(id, token, b.q.cfg.Prefetch)
+		if err != nil {
+			return false, nil, nil, err
+		}
+		if len(first) > 0 {
+			if !more {
+				drained = wake
+			}
+			return true, first, drained, nil
+		}
+	}
+	if _, has, err := b.scalar(b.q.st.oldestSeq, id); err != nil || has {
+		// With prefetch, nothing deliverable yet messages left means they
+		// are all expired or dead-lettered meanwhile; never drop a session
+		// that has any.
+		return err == nil, nil, nil, err
+	}
+	if _, err := b.exec(b.q.st.dropSession, id); err != nil {
+		return false, nil, nil, err
+	}
+	return false, nil, nil, nil
 }
 
 // tidySession deals with the messages of session id still marked delivered,

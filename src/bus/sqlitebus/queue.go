@@ -101,6 +101,9 @@ type Queue struct {
 
 	writer *groupcommit.Writer[*batch] // runs every write (writer.go)
 	stop   <-chan struct{}             // closed by Close: the writer and every renewal end
+	// expiredLookAt is when an accept next looks for sessions whose lock ran
+	// out (accept.go); only the writer uses it.
+	expiredLookAt int64
 
 	mu      sync.Mutex // guards closed and wg.Add, so nothing starts after Close
 	closed  bool

@@ -178,12 +178,23 @@ func lockGone(err error) error {
 
 // releaseOp is the release: the messages delivered and not settled go back
 // (their delivery count as before), and the session is unlocked, or dropped
-// when it has no message left.
+// when it has no message left. When the holder settled everything it was
+// given and no send has reached the session since its last look, the
+// session is most likely empty: then one statement drops it, checking the
+// lock and the emptiness itself, and only if that finds otherwise does the
+// release look further.
 func (s *session) releaseOp() func(b *batch) error {
 	s.mu.Lock()
 	clean := s.outstanding == 0 && !s.unsure
+	likelyEmpty := clean && len(s.prefetched) == 0 && s.drained != nil && !closed(s.drained)
 	s.mu.Unlock()
 	return func(b *batch) error {
+		if likelyEmpty {
+			n, err := b.exec(b.q.st.dropIfEmpty, s.id, s.token, b.now)
+			if err != nil || n == 1 {
+				return err
+			}
+		}
 		if err := s.checkLock(b); err != nil {
 			return err
 		}

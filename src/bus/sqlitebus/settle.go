@@ -124,14 +124,19 @@ func (b *batch) deliver(id, token string, max int) (out []*bus.ReceivedMessage, 
 	}
 }
 
-// Complete removes m from the queue.
+// Complete removes m from the queue. The deletion checks the lock itself
+// (completeHeld), so a completion is one statement; only when it deletes
+// nothing does it look at the lock, to say why.
 func (s *session) Complete(ctx context.Context, m *bus.ReceivedMessage) error {
 	return s.settle(ctx, "complete", m, func(b *batch) error {
-		n, err := b.exec(b.q.st.complete, m.SequenceNumber, s.token)
-		if err == nil && n == 0 {
-			err = errNotHeld
+		n, err := b.exec(b.q.st.completeHeld, m.SequenceNumber, s.token, s.id, b.now)
+		if err != nil || n == 1 {
+			return err
 		}
-		return err
+		if err := s.checkLock(b); err != nil {
+			return err
+		}
+		return errNotHeld
 	})
 }
 
@@ -145,7 +150,7 @@ func (s *session) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
 	s.mu.Lock()
 	back := s.prefetched
 	s.mu.Unlock()
-	err := s.settle(ctx, "abandon", m, func(b *batch) error {
+	err := s.settle(ctx, "abandon", m, s.underLock(func(b *batch) error {
 		count, err := b.held(m.SequenceNumber, s.token)
 		if err != nil {
 			return err
@@ -163,7 +168,7 @@ func (s *session) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
 			_, err = b.exec(b.q.st.returnUndelivered, p.SequenceNumber)
 		}
 		return err
-	})
+	}))
 	if err == nil && len(back) > 0 {
 		s.mu.Lock()
 		s.prefetched = s.prefetched[len(back):]
@@ -175,12 +180,12 @@ func (s *session) Abandon(ctx context.Context, m *bus.ReceivedMessage) error {
 
 // DeadLetter moves m to the dead-letter queue with reason and description.
 func (s *session) DeadLetter(ctx context.Context, m *bus.ReceivedMessage, reason, description string) error {
-	return s.settle(ctx, "dead-letter", m, func(b *batch) error {
+	return s.settle(ctx, "dead-letter", m, s.underLock(func(b *batch) error {
 		if _, err := b.held(m.SequenceNumber, s.token); err != nil {
 			return err
 		}
 		return b.deadLetter(m.SequenceNumber, reason, description)
-	})
+	}))
 }
 
 // held returns the delivery count of message seq if it is delivered under
@@ -193,8 +198,18 @@ func (b *batch) held(seq int64, token string) (count int64, err error) {
 	return count, err
 }
 
-// settle runs one settlement under the session's lock, batched with every
-// other settlement waiting for the writer.
+// underLock runs op only while the session's live lock is ours.
+func (s *session) underLock(op func(*batch) error) func(*batch) error {
+	return func(b *batch) error {
+		if err := s.checkLock(b); err != nil {
+			return err
+		}
+		return op(b)
+	}
+}
+
+// settle runs one settlement, batched with every other settlement waiting
+// for the writer; run checks that the session's lock is still ours.
 func (s *session) settle(ctx context.Context, what string, m *bus.ReceivedMessage, run func(*batch) error) error {
 	if m == nil {
 		return fmt.Errorf("sqlitebus: %s: nil message", what)
@@ -202,12 +217,7 @@ func (s *session) settle(ctx context.Context, what string, m *bus.ReceivedMessag
 	if err := s.usable(); err != nil {
 		return fmt.Errorf("sqlitebus: %s message %d: %w", what, m.SequenceNumber, err)
 	}
-	err := s.q.writer.Do(ctx, func(b *batch) error {
-		if err := s.checkLock(b); err != nil {
-			return err
-		}
-		return run(b)
-	})
+	err := s.q.writer.Do(ctx, run)
 	s.mu.Lock()
 	switch {
 	case err != nil:

@@ -22,12 +22,12 @@ type statements struct {
 	rememberID, insertMessage, addSession *sql.Stmt
 
 	// session.go
-	expiredSessions, freeSessions, lockSession, nextUnlock, lockOf, renewLock *sql.Stmt
-	oldestSeq, unlock, dropSession, delivered                                 *sql.Stmt
+	expiredSessions, lockFree, lockSession, nextUnlock, lockOf, renewLock *sql.Stmt
+	oldestSeq, unlock, dropSession, dropIfEmpty, delivered                *sql.Stmt
 
 	// settle.go
-	available, deliver, makeAvailable, returnUndelivered, heldCount, complete *sql.Stmt
-	copyToDLQ, deleteMessage                                                  *sql.Stmt
+	available, deliver, makeAvailable, returnUndelivered, heldCount *sql.Stmt
+	completeHeld, copyToDLQ, deleteMessage                          *sql.Stmt
 
 	// sweep.go
 	expired, pruneIDs *sql.Stmt
@@ -51,8 +51,12 @@ const (
 
 	sqlExpiredSessions = `SELECT session_id FROM sessions WHERE token IS NOT NULL AND locked_until <= ?1
 		ORDER BY locked_until LIMIT ?2`
-	sqlFreeSessions = `SELECT session_id FROM sessions WHERE token IS NULL ORDER BY oldest_seq LIMIT ?1`
-	sqlLockSession  = `UPDATE sessions SET token = ?2, locked_until = ?3
+	// sqlLockFree locks the free session whose oldest message has waited
+	// longest, and names it: a look and a lock in one statement.
+	sqlLockFree = `UPDATE sessions SET token = ?1, locked_until = ?2
+		WHERE session_id = (SELECT session_id FROM sessions WHERE token IS NULL ORDER BY oldest_seq LIMIT 1)
+		RETURNING session_id`
+	sqlLockSession = `UPDATE sessions SET token = ?2, locked_until = ?3
 		WHERE session_id = ?1 AND locked_until <= ?4`
 	sqlNextUnlock  = `SELECT MIN(locked_until) FROM sessions WHERE token IS NOT NULL AND locked_until > ?1`
 	sqlLockOf      = `SELECT token, locked_until FROM sessions WHERE session_id = ?1`
@@ -60,7 +64,11 @@ const (
 	sqlOldestSeq   = `SELECT MIN(seq) FROM messages WHERE session_id = ?1`
 	sqlUnlock      = `UPDATE sessions SET token = NULL, locked_until = 0, oldest_seq = ?2 WHERE session_id = ?1`
 	sqlDropSession = `DELETE FROM sessions WHERE session_id = ?1`
-	sqlDelivered   = `SELECT seq, delivery_count FROM messages
+	// sqlDropIfEmpty releases a session by dropping it, in one statement,
+	// when the lock is still the holder's and no message is left.
+	sqlDropIfEmpty = `DELETE FROM sessions WHERE session_id = ?1 AND token = ?2 AND locked_until > ?3
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = ?1)`
+	sqlDelivered = `SELECT seq, delivery_count FROM messages
 		WHERE session_id = ?1 AND lock_token IS NOT NULL`
 
 	sqlAvailable = `SELECT ` + messageColumns + ` FROM messages
@@ -70,7 +78,10 @@ const (
 	sqlReturnUndelivered = `UPDATE messages SET lock_token = NULL, delivery_count = delivery_count - 1
 		WHERE seq = ?1 AND delivery_count > 0`
 	sqlHeldCount = `SELECT delivery_count FROM messages WHERE seq = ?1 AND lock_token = ?2`
-	sqlComplete  = `DELETE FROM messages WHERE seq = ?1 AND lock_token = ?2`
+	// sqlCompleteHeld is a completion and its lock check in one statement: it
+	// deletes the message only while it is held under the session's live lock.
+	sqlCompleteHeld = `DELETE FROM messages WHERE seq = ?1 AND lock_token = ?2
+		AND EXISTS (SELECT 1 FROM sessions WHERE session_id = ?3 AND token = ?2 AND locked_until > ?4)`
 	sqlCopyToDLQ = `INSERT INTO dead_letters (` + messageColumns + `, reason, description, dead_lettered_at)
 		SELECT ` + messageColumns + `, ?2, ?3, ?4 FROM messages WHERE seq = ?1`
 	sqlDeleteMessage = `DELETE FROM messages WHERE seq = ?1`
@@ -103,7 +114,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&st.insertMessage, "insertMessage", sqlInsertMessage},
 		{&st.addSession, "addSession", sqlAddSession},
 		{&st.expiredSessions, "expiredSessions", sqlExpiredSessions},
-		{&st.freeSessions, "freeSessions", sqlFreeSessions},
+		{&st.lockFree, "lockFree", sqlLockFree},
 		{&st.lockSession, "lockSession", sqlLockSession},
 		{&st.nextUnlock, "nextUnlock", sqlNextUnlock},
 		{&st.lockOf, "lockOf", sqlLockOf},
@@ -111,13 +122,14 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&st.oldestSeq, "oldestSeq", sqlOldestSeq},
 		{&st.unlock, "unlock", sqlUnlock},
 		{&st.dropSession, "dropSession", sqlDropSession},
+		{&st.dropIfEmpty, "dropIfEmpty", sqlDropIfEmpty},
 		{&st.delivered, "delivered", sqlDelivered},
 		{&st.available, "available", sqlAvailable},
 		{&st.deliver, "deliver", sqlDeliver},
 		{&st.makeAvailable, "makeAvailable", sqlMakeAvailable},
 		{&st.returnUndelivered, "returnUndelivered", sqlReturnUndelivered},
 		{&st.heldCount, "heldCount", sqlHeldCount},
-		{&st.complete, "complete", sqlComplete},
+		{&st.completeHeld, "completeHeld", sqlCompleteHeld},
 		{&st.copyToDLQ, "copyToDLQ", sqlCopyToDLQ},
 		{&st.deleteMessage, "deleteMessage", sqlDeleteMessage},
 		{&st.expired, "expired", sqlExpired},
