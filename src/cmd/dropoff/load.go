@@ -84,6 +84,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	// A token for a Dropoff that checks them, from the environment only: a
 	// flag's value would show in the process list.
 	f.cfg.Token = getenv("DROPOFF_TOKEN")
+	tuneGC(getenv)
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 )
 
@@ -82,5 +83,20 @@ func TestCPUProfileFlags(t *testing.T) {
 		if _, err := parseLoadFlags(append([]string{"--server-cpuprofile", prof}, extra...), io.Discard); err == nil {
 			t.Errorf("dropoff load --server-cpuprofile %v: got no error", extra)
 		}
+	}
+}
+
+// Unless GOGC is set, Dropoff lets the heap grow to five times what is live
+// before collecting (tuneGC); with GOGC set, the runtime's reading of it stands.
+func TestGCTarget(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	tuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GOGC unset: the GC percent is %d, want %d", got, gcPercent)
+	}
+	tuneGC(func(k string) string { return map[string]string{"GOGC": "100"}[k] })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=100: the GC percent is %d, want it left at 100", got)
 	}
 }
