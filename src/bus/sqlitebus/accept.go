@@ -119,41 +119,44 @@ func (q *Queue) waitForSession(ctx context.Context, w *acceptWaiter, retryAt int
 func (b *batch) lockNextSession(token string) (id string, first []*bus.ReceivedMessage, drained <-chan struct{}, retryAt int64, err error) {
 	until := b.now + int64(b.q.cfg.LockDuration)
 	lookedExpired := false
-	lookExpired := func() (found bool, again bool, err error) {
+	// lookExpired tries the sessions whose lock ran out; done says the accept
+	// has its answer in the results: a session, a look to make again now, or
+	// a failure.
+	lookExpired := func() (done bool) {
 		lookedExpired = true
-		ids, err := b.strings(b.q.st.expiredSessions, b.now, candidates)
-		if err != nil {
-			return false, false, err
+		ids, qerr := b.strings(b.q.st.expiredSessions, b.now, candidates)
+		if qerr != nil {
+			err = qerr
+			return true
 		}
 		for _, eid := range ids {
-			n, err := b.exec(b.q.st.lockSession, eid, token, until, b.now)
-			if err != nil || n == 0 {
-				if err != nil {
-					return false, false, err
-				}
+			n, lerr := b.exec(b.q.st.lockSession, eid, token, until, b.now)
+			if lerr != nil {
+				err = lerr
+				return true
+			}
+			if n == 0 {
 				continue
 			}
-			if found, first, drained, err = b.claim(eid, token, true); err != nil || found {
-				id = eid
-				return found, false, err
+			found, f, d, cerr := b.claim(eid, token, true)
+			if cerr != nil {
+				err = cerr
+				return true
+			}
+			if found {
+				id, first, drained = eid, f, d
+				return true
 			}
 		}
 		if len(ids) == candidates {
-			return false, true, nil // all empty so far; there may be more
+			retryAt = b.now // all empty so far; there may be more: look again now
+			return true
 		}
 		b.q.expiredLookAt = b.now + int64(expiredLookEvery(b.q.cfg.LockDuration))
-		return false, false, nil
+		return false
 	}
-	if b.now >= b.q.expiredLookAt {
-		found, again, err := lookExpired()
-		switch {
-		case err != nil:
-			return "", nil, nil, 0, err
-		case found:
-			return id, first, drained, 0, nil
-		case again:
-			return "", nil, nil, b.now, nil // look again now
-		}
+	if b.now >= b.q.expiredLookAt && lookExpired() {
+		return id, first, drained, retryAt, err
 	}
 	for range candidates {
 		var fid string
@@ -172,19 +175,11 @@ func (b *batch) lockNextSession(token string) (id string, first []*bus.ReceivedM
 		}
 		// It was empty and is dropped; the next one.
 	}
-	if !lookedExpired {
-		found, again, err := lookExpired()
-		switch {
-		case err != nil:
-			return "", nil, nil, 0, err
-		case found:
-			return id, first, drained, 0, nil
-		case again:
-			return "", nil, nil, b.now, nil
-		}
+	if !lookedExpired && lookExpired() {
+		return id, first, drained, retryAt, err
 	}
-	next, _, err := b.scalar(b.q.st.nextUnlock, b.now)
-	return "", nil, nil, next, err
+	next, _, nerr := b.scalar(b.q.st.nextUnlock, b.now)
+	return "", nil, nil, next, nerr
 }
 
 // expiredLookEvery is how often an accept looks for sessions whose lock ran
