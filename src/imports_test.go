@@ -17,32 +17,33 @@ const module = "github.com/dropoff-dev/dropoff/src/"
 // arrows point inwards: domain ← ports ← consumers; adapters implement ports
 // and never import each other; only cmd/dropoff sees everything.
 var allowed = map[string][]string{
-	"shipment":        {},
-	"backoff":         {},
-	"defaults":        {},
-	"auth":            {},
-	"auth/authtest":   {"auth"},
-	"operation":       {"shipment"},
-	"bus":             {},
-	"store":           {"shipment", "operation"},
-	"command":         {"shipment", "operation", "bus"},
-	"bus/bustest":     {"bus"},
-	"bus/sqlitebus":   {"bus", "groupcommit", "defaults"},
-	"bus/servicebus":  {"bus", "defaults"},
-	"store/storetest": {"store", "shipment", "operation", "command"},
-	"store/sqlite":    {"store", "shipment", "operation", "groupcommit", "defaults"},
-	"store/sqlserver": {"store", "shipment", "operation", "defaults"},
-	"worker":          {"backoff", "bus", "store", "command", "shipment", "operation", "defaults"},
-	"projector":       {"backoff", "store", "defaults"},
-	"httpapi":         {"bus", "store", "command", "shipment", "operation", "defaults", "auth", "live"},
-	"httpapi/apitest": {}, // and docs (docs/openapi.yaml), which is outside src/
-	"live":            {"bus", "store", "command", "shipment", "operation", "defaults", "backoff"},
-	"load":            {"shipment", "command", "backoff"},
-	"retention":       {"defaults"},
-	"groupcommit":     {}, // imported by the two SQLite adapters only
-	"telemetry":       {}, // imported by cmd/dropoff only; the roles take OpenTelemetry's own interfaces
-	"simulate":        {"bus", "store"},
-	"baseline":        {"worker", "httpapi", "store", "command", "operation"},
+	"shipment":         {},
+	"backoff":          {},
+	"defaults":         {},
+	"auth":             {},
+	"auth/authtest":    {"auth"},
+	"operation":        {"shipment"},
+	"bus":              {},
+	"store":            {"shipment", "operation"},
+	"command":          {"shipment", "operation", "bus"},
+	"bus/bustest":      {"bus"},
+	"bus/sqlitebus":    {"bus", "groupcommit", "defaults"},
+	"bus/servicebus":   {"bus", "defaults"},
+	"store/storetest":  {"store", "shipment", "operation", "command"},
+	"store/sqlite":     {"store", "shipment", "operation", "groupcommit", "defaults"},
+	"store/sqlserver":  {"store", "shipment", "operation", "defaults"},
+	"worker":           {"backoff", "bus", "store", "command", "shipment", "operation", "defaults"},
+	"projector":        {"backoff", "store", "defaults"},
+	"httpapi":          {"bus", "store", "command", "shipment", "operation", "defaults", "auth", "live"},
+	"httpapi/apitest":  {}, // and docs (docs/openapi.yaml), which is outside src/
+	"live":             {"bus", "store", "command", "shipment", "operation", "defaults", "backoff"},
+	"load":             {"shipment", "command", "backoff"},
+	"retention":        {"defaults"},
+	"groupcommit":      {}, // imported by the two SQLite adapters only
+	"internal/cputime": {}, // cmd/dropoff and the benchmarks
+	"telemetry":        {}, // imported by cmd/dropoff only; the roles take OpenTelemetry's own interfaces
+	"simulate":         {"bus", "store"},
+	"baseline":         {"worker", "httpapi", "store", "command", "operation"},
 }
 
 // domain packages hold plain values any test may build.
@@ -76,8 +77,8 @@ func TestImportDirection(t *testing.T) {
 			if !ours || dep == pkg {
 				continue
 			}
-			if isTest && (strings.HasSuffix(dep, "test") || dep == "bus/sqlitebus" || dep == "store/sqlite" || dep == "simulate" || contains(domain, dep)) {
-				continue // tests may run a suite, use the embedded adapters and their simulated latency, or build domain values
+			if isTest && (strings.HasSuffix(dep, "test") || dep == "bus/sqlitebus" || dep == "store/sqlite" || dep == "simulate" || dep == "internal/cputime" || contains(domain, dep)) {
+				continue // tests may run a suite, use the embedded adapters and their simulated latency, measure CPU, or build domain values
 			}
 			if !contains(want, dep) {
 				t.Errorf("%s imports %s: an arrow pointing the wrong way", path, dep)

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -61,6 +60,7 @@ import (
 // two cores, most of it lab 4's load run, twice: 10s of load, then up to 10s
 // more for the session locks the killed process held.
 func TestWalkthrough(t *testing.T) {
+	requireProcessGroups(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("the labs use curl, which is not installed here")
 	}
@@ -360,7 +360,7 @@ func startShell(t *testing.T, dir string, env []string) *shell {
 	sh := &shell{cmd: exec.Command("bash", "--noprofile", "--norc"), status: make(chan string), dir: dir}
 	sh.cmd.Dir, sh.cmd.Env = dir, env
 	sh.cmd.ExtraFiles = []*os.File{wr} // fd 3
-	sh.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(sh.cmd)
 	if sh.stdin, err = sh.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func startShell(t *testing.T, dir string, env []string) *shell {
 	}()
 	// Whatever a failed lab left running goes with its process group.
 	t.Cleanup(func() {
-		syscall.Kill(-sh.cmd.Process.Pid, syscall.SIGKILL)
+		killProcessGroup(sh.cmd.Process.Pid)
 		sh.cmd.Wait()
 	})
 	return sh
@@ -438,7 +438,7 @@ func (sh *shell) close(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Errorf("the lab's shell did not exit")
 	}
-	if err := syscall.Kill(-sh.cmd.Process.Pid, 0); err == nil {
+	if processGroupAlive(sh.cmd.Process.Pid) {
 		t.Errorf("the lab left processes running; stop every server it starts (kill $server; wait $server)")
 	}
 }

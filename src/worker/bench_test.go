@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
 	"github.com/dropoff-dev/dropoff/src/command"
+	"github.com/dropoff-dev/dropoff/src/internal/cputime"
 	"github.com/dropoff-dev/dropoff/src/operation"
 	"github.com/dropoff-dev/dropoff/src/shipment"
 	"github.com/dropoff-dev/dropoff/src/simulate"
@@ -73,7 +73,7 @@ func runBacklog(b *testing.B, commands, shipments int, tp trace.TracerProvider) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	qc, sc, cpu := q.Commits(), ws.Commits(), cpuTime()
+	qc, sc, cpu := q.Commits(), ws.Commits(), cputime.Used()
 	start := time.Now()
 	b.StartTimer()
 	done := make(chan error, 1)
@@ -102,19 +102,13 @@ func runBacklog(b *testing.B, commands, shipments int, tp trace.TracerProvider) 
 	b.ReportMetric(n/elapsed.Seconds(), "commands/s")
 	b.ReportMetric(float64(q.Commits()-qc)/n, "queue-commits/command")
 	b.ReportMetric(float64(ws.Commits()-sc)/n, "store-commits/command")
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/n, "cpu-µs/command")
+	b.ReportMetric(float64((cputime.Used()-cpu).Microseconds())/n, "cpu-µs/command")
 }
 
 // fill puts commands PUTs on q, spread over shipments, a session each.
 func fill(b *testing.B, q *sqlitebus.Queue, commands, shipments int) {
 	b.Helper()
 	fillLanes(b, q, commands, shipments, 0)
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCapacity is the capacity model of docs/capacity.md: one worker

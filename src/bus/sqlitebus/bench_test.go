@@ -11,6 +11,7 @@ import (
 
 	"github.com/dropoff-dev/dropoff/src/bus"
 	"github.com/dropoff-dev/dropoff/src/bus/sqlitebus"
+	"github.com/dropoff-dev/dropoff/src/internal/cputime"
 )
 
 // Run with: go test -run XXX -bench . -benchtime 2s ./src/bus/sqlitebus/
@@ -26,7 +27,7 @@ func benchmarkSend(b *testing.B, senders int) {
 	body := make([]byte, 200)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	commits, cpu := q.Commits(), cpuTime()
+	commits, cpu := q.Commits(), cputime.Used()
 	b.ResetTimer()
 	start := time.Now()
 	for s := range senders {
@@ -48,7 +49,7 @@ func benchmarkSend(b *testing.B, senders int) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sends/s")
 	b.ReportMetric(float64(b.N)/float64(q.Commits()-commits), "sends/commit")
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/send")
+	b.ReportMetric(float64((cputime.Used()-cpu).Microseconds())/float64(b.N), "cpu-µs/send")
 }
 
 // BenchmarkReceiveComplete100Sessions receives and completes b.N messages,
@@ -58,7 +59,7 @@ func BenchmarkReceiveComplete100Sessions(b *testing.B) {
 	q := openQueue(b, filepath.Join(b.TempDir(), "bus.db"), sqlitebus.Config{})
 	sessions := min(100, b.N)
 	counts := fill(b, q, sessions)
-	commits, cpu := q.Commits(), cpuTime()
+	commits, cpu := q.Commits(), cputime.Used()
 	var received atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -73,7 +74,7 @@ func BenchmarkReceiveComplete100Sessions(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/float64(q.Commits()-commits), "msgs/commit")
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+	b.ReportMetric(float64((cputime.Used()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
 }
 
 // fill sends b.N messages round-robin over sessions, in batches, and

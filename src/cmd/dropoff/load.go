@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/internal/cputime"
 	"github.com/dropoff-dev/dropoff/src/load"
 	"github.com/dropoff-dev/dropoff/src/telemetry"
 )
@@ -66,6 +67,9 @@ func parseLoadFlags(args []string, stderr io.Writer) (loadFlags, error) {
 	}
 	if f.serverProfile != "" && (f.inProcess || f.compare || f.target != "") {
 		return f, errors.New("--server-cpuprofile profiles the server started in a process of its own; with --in-process use --cpuprofile, with --target the server's own --cpuprofile")
+	}
+	if f.serverProfile != "" && runtime.GOOS == "windows" {
+		return f, errors.New("--server-cpuprofile needs the server to stop gracefully, and Windows cannot interrupt another process; run dropoff serve --cpuprofile FILE and dropoff load --target")
 	}
 	f.cfg.Sync = f.mode == modeSync
 	return f, nil
@@ -186,7 +190,7 @@ func loadInProcess(ctx context.Context, cfg load.Config, mode string, delay time
 		return rep, fmt.Errorf("start in-process dropoff: %w", m.Wait())
 	}
 	cfg.Target = m.URL()
-	return observeServer(ctx, cfg, dir, processCPU)
+	return observeServer(ctx, cfg, dir, cputime.Used)
 }
 
 // startCPUProfile profiles this process until the returned function is called.
@@ -227,13 +231,4 @@ func writeJSONFile(path string, v any) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
-}
-
-// processCPU is this process's CPU time so far, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
