@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dropoff-dev/dropoff/src/internal/cputime"
 	"github.com/dropoff-dev/dropoff/src/store"
 	"github.com/dropoff-dev/dropoff/src/store/sqlite"
 )
@@ -81,4 +82,27 @@ func BenchmarkProjectionOperation(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkProjectionApply measures the projector's write: batches of 32
+// changes, each a new shipment, applied with the caller's cancellable
+// context as the projector applies them. It reports CPU per change.
+func BenchmarkProjectionApply(b *testing.B) {
+	const batch = 32
+	p := openProjection(b, sqlite.Config{})
+	changes := make([]store.Change, batch)
+	pos := int64(0)
+	start := cputime.Used()
+	for b.Loop() {
+		for i := range changes {
+			pos++
+			at := time.Unix(pos, 0)
+			r := created(fmt.Sprintf("a%d", pos), at)
+			changes[i] = store.Change{Position: pos, Operation: r.Operation, Shipment: r.Shipment, Change: r.Change, CommittedAt: at}
+		}
+		if err := p.Apply(b.Context(), changes, pos); err != nil {
+			b.Fatalf("Apply: %v", err)
+		}
+	}
+	b.ReportMetric(float64((cputime.Used()-start).Microseconds())/float64(pos), "cpu-µs/change")
 }

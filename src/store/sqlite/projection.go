@@ -54,6 +54,14 @@ func (p *Projection) Commits() int64 { return p.commits.Load() }
 // the checkpoint are skipped.
 func (p *Projection) Apply(ctx context.Context, changes []store.Change, feedHead int64) (err error) {
 	defer func() { err = classify(err) }()
+	// A batch is short and bounded: once begun it runs to its commit or
+	// rollback, whatever ctx does, like the write store's (shield). A
+	// statement given a cancellable context costs the driver a watching
+	// goroutine each; there are three per change.
+	ctx, err = shield(ctx)
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
 	tx, err := p.db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin apply: %w", err)
