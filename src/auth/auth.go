@@ -10,13 +10,16 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -41,16 +44,27 @@ type Config struct {
 	// tokens, the API's application (client) id.
 	Audience string
 	// JWKSURL is where the issuer publishes its signing keys. They are
-	// fetched on the first token and again when a token names a key not yet
-	// seen (keys rotate), never on start-up: a start does not depend on the
-	// issuer being reachable.
+	// fetched on the first token and again when a token's signature does not
+	// verify against them (keys rotate), at most once per KeyRefetchInterval,
+	// never on start-up: a start does not depend on the issuer being
+	// reachable.
 	JWKSURL string
 	// Algorithms are the signature algorithms accepted (default RS256, the
 	// one Entra ID uses). "none" is never accepted.
 	Algorithms []string
 	// HTTPClient fetches the keys (default http.DefaultClient with a 10s timeout).
 	HTTPClient *http.Client
-	// Now is the clock expiry is checked against (default time.Now).
+	// KeyRefetchInterval is the least time between two fetches of the keys
+	// (default 1 minute). go-oidc fetches them again whenever a signature
+	// does not verify against the keys it holds: a token naming a key not yet
+	// seen, but also any forged token, which anybody can send. Unspaced, each
+	// would cost a request to the issuer, and enough of them could get this
+	// API's requests throttled there. In between, the last answer (keys or
+	// failure) is used again, so a key published just after a fetch is seen
+	// at most this late.
+	KeyRefetchInterval time.Duration
+	// Now is the clock expiry is checked against, and key fetches are
+	// spaced by (default time.Now).
 	Now func() time.Time
 }
 
@@ -124,9 +138,17 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.KeyRefetchInterval < 0 {
+		return nil, fmt.Errorf("auth: KeyRefetchInterval %v is negative", cfg.KeyRefetchInterval)
+	}
+	if cfg.KeyRefetchInterval == 0 {
+		cfg.KeyRefetchInterval = time.Minute
+	}
+	client := *cfg.HTTPClient
+	client.Transport = &spacedFetches{next: client.Transport, interval: cfg.KeyRefetchInterval, now: cfg.Now}
 	// go-oidc takes its HTTP client from a context; it keeps the context for
 	// later key fetches and ignores its cancellation.
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), cfg.HTTPClient), cfg.JWKSURL)
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &client), cfg.JWKSURL)
 	v := oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
 		ClientID:             cfg.Audience,
 		SupportedSigningAlgs: cfg.Algorithms,
@@ -177,4 +199,75 @@ func reason(err error) string {
 	default:
 		return "the token cannot be verified"
 	}
+}
+
+// spacedFetches is the key fetches' transport: at most one request to the
+// issuer per URL and interval; in between, the last answer is given again.
+// go-oidc already makes concurrent fetches share one request; this spaces
+// the sequential ones (Config.KeyRefetchInterval). Answers are kept by URL,
+// so that a redirect is followed to where it points.
+type spacedFetches struct {
+	next     http.RoundTripper // nil: http.DefaultTransport
+	interval time.Duration
+	now      func() time.Time
+
+	mu   sync.Mutex // held through a fetch: a second caller waits for its answer
+	last map[string]*fetched
+}
+
+// fetched is one answer of the issuer, kept to be given again.
+type fetched struct {
+	at     time.Time
+	status int
+	header http.Header
+	body   []byte
+	err    error
+}
+
+// maxKeysBody bounds the JWKS kept; Entra ID's is a few kilobytes.
+const maxKeysBody = 1 << 20
+
+func (s *spacedFetches) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := req.URL.String()
+	f := s.last[key]
+	if f == nil || s.now().Sub(f.at) >= s.interval {
+		f = s.fetch(req)
+		f.at = s.now()
+		if s.last == nil {
+			s.last = map[string]*fetched{}
+		}
+		s.last[key] = f
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &http.Response{
+		Status:     fmt.Sprintf("%d %s", f.status, http.StatusText(f.status)),
+		StatusCode: f.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: f.header.Clone(), Body: io.NopCloser(bytes.NewReader(f.body)),
+		ContentLength: int64(len(f.body)), Request: req,
+	}, nil
+}
+
+// fetch asks the issuer, and reads its whole answer.
+func (s *spacedFetches) fetch(req *http.Request) *fetched {
+	next := s.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(req)
+	if err != nil {
+		return &fetched{err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeysBody+1))
+	switch {
+	case err != nil:
+		return &fetched{err: fmt.Errorf("read the issuer's keys: %w", err)}
+	case len(body) > maxKeysBody:
+		return &fetched{err: fmt.Errorf("the issuer's keys are over %d bytes", maxKeysBody)}
+	}
+	return &fetched{status: resp.StatusCode, header: resp.Header, body: body}
 }

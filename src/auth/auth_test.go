@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,5 +102,88 @@ func TestEntra(t *testing.T) {
 	if c.Issuer != "https://login.microsoftonline.com/contoso-tenant-id/v2.0" ||
 		c.JWKSURL != "https://login.microsoftonline.com/contoso-tenant-id/discovery/v2.0/keys" || c.Audience != "0000-client" {
 		t.Errorf("Entra = %+v", c)
+	}
+}
+
+// TestKeyFetchesAreSpaced: a forged token makes go-oidc fetch the keys again
+// (its signature fails against those it holds), so a stream of them would be
+// a stream of requests to the issuer. Within KeyRefetchInterval the last
+// answer is used again; after it, the next miss asks the issuer once more.
+// A failed fetch is spaced the same way.
+func TestKeyFetchesAreSpaced(t *testing.T) {
+	is := authtest.NewIssuer(t)
+	now := time.Now()
+	cfg := is.Config()
+	cfg.KeyRefetchInterval = time.Minute
+	cfg.Now = func() time.Time { return now }
+	v, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), is.Token(auth.RoleRead)); err != nil {
+		t.Fatalf("Verify(good token) = %v", err)
+	}
+	if n := is.Fetches(); n != 1 {
+		t.Fatalf("keys fetched %d times for the first token; want 1", n)
+	}
+	forged := is.SignWithOtherKey(authtest.Claims{Roles: []string{auth.RoleRead}})
+	for range 20 {
+		var ae *auth.Error
+		if _, err := v.Verify(t.Context(), forged); !errors.As(err, &ae) || ae.Unavailable {
+			t.Fatalf("Verify(forged token) = %v; want it refused", err)
+		}
+	}
+	if n := is.Fetches(); n != 1 {
+		t.Errorf("keys fetched %d times after 20 forged tokens within the interval; want still 1", n)
+	}
+	if _, err := v.Verify(t.Context(), is.Token(auth.RoleRead)); err != nil {
+		t.Errorf("Verify(good token) after the forged ones = %v", err)
+	}
+
+	now = now.Add(time.Minute)
+	if _, err := v.Verify(t.Context(), forged); err == nil {
+		t.Fatal("Verify(forged token) succeeded")
+	}
+	if n := is.Fetches(); n != 2 {
+		t.Errorf("keys fetched %d times after the interval passed; want 2", n)
+	}
+
+	// A JWKS URL that redirects: each URL's answer is kept on its own, so the
+	// redirect is followed to the keys.
+	moved := httptest.NewServer(http.RedirectHandler(is.JWKS, http.StatusFound))
+	defer moved.Close()
+	cfg.JWKSURL = moved.URL
+	v, err = auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := v.Verify(t.Context(), is.Token(auth.RoleRead)); err != nil {
+			t.Fatalf("Verify through a redirecting JWKS URL = %v", err)
+		}
+	}
+	if n := is.Fetches(); n != 3 {
+		t.Errorf("keys fetched %d times in all; want 3 (one more, through the redirect)", n)
+	}
+
+	var downHits atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		downHits.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	cfg.JWKSURL = down.URL
+	v, err = auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		var ae *auth.Error
+		if _, err := v.Verify(t.Context(), is.Token(auth.RoleRead)); !errors.As(err, &ae) || !ae.Unavailable {
+			t.Fatalf("Verify with the keys unreachable = %v; want an unavailable *auth.Error", err)
+		}
+	}
+	if n := downHits.Load(); n != 1 {
+		t.Errorf("an unreachable issuer was asked %d times within the interval; want 1", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type Issuer struct {
 	key   *rsa.PrivateKey
 	kid   string
 	other *rsa.PrivateKey // a key the JWKS does not hold, under the same kid
+
+	fetches atomic.Int64 // requests for the JWKS
 }
 
 // NewIssuer starts an issuer; the test's cleanup stops it.
@@ -47,6 +50,7 @@ func NewIssuer(t testing.TB) *Issuer {
 	is := &Issuer{t: t, key: key, other: other, kid: "test-key-1"}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: is.kid, Algorithm: "RS256", Use: "sig"}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		is.fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(set)
 	}))
@@ -55,6 +59,9 @@ func NewIssuer(t testing.TB) *Issuer {
 	is.JWKS = srv.URL + "/keys"
 	return is
 }
+
+// Fetches is how many times its keys have been asked for.
+func (is *Issuer) Fetches() int64 { return is.fetches.Load() }
 
 // Config is the auth.Config that trusts this issuer for Audience.
 func (is *Issuer) Config() auth.Config {
