@@ -85,6 +85,7 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		func(c *auth.Config) { c.JWKSURL = "" },
 		func(c *auth.Config) { c.JWKSURL = "file:///etc/keys" },
 		func(c *auth.Config) { c.Algorithms = []string{"RS256", "none"} },
+		func(c *auth.Config) { c.KeyRefetchInterval = -time.Second },
 	} {
 		c := good
 		bad(&c)
